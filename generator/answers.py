@@ -1,0 +1,103 @@
+"""Model -> Copier answers: plain JSON-able data, recorded in each repo's ``.copier-answers.yml``.
+
+The answers hold everything a blueprint renders from, so a split-out repo can re-render (``copier
+update``) without the definition folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from generator.model import BACKUP_COMPONENT, DYNAMODB_REPO, Environment, Index, Key, Model, Table
+
+PYTHON_VERSION = "3.11"
+
+Answers = dict[str, Any]
+
+
+def _key(key: Key | None) -> dict[str, str] | None:
+    return {"name": key.name, "type": key.type} if key else None
+
+
+def _index(index: Index) -> dict[str, Any]:
+    return {
+        "name": index.name,
+        "hash_key": index.partition_key.name,
+        "range_key": index.sort_key.name if index.sort_key else None,
+        "projection_type": index.projection,
+        "non_key_attributes": list(index.non_key_attributes),
+        "access_pattern": index.access_pattern,
+    }
+
+
+def _table(table: Table) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "description": table.description,
+        "hash_key": table.partition_key.name,
+        "range_key": table.sort_key.name if table.sort_key else None,
+        "key_attributes": [_key(k) for k in table.key_attributes],
+        "global_indexes": [_index(i) for i in table.global_indexes],
+        "local_indexes": [_index(i) for i in table.local_indexes],
+        "ttl_attribute": table.ttl_attribute,
+        "stream_view_type": table.stream_view_type,
+        "pitr": table.pitr,
+        "backup": dict(table.backup),
+        # The schema file points at the meta-schema shipped beside it in the generated repo.
+        "document": {**table.document, "$schema": "./table.schema.json"},
+    }
+
+
+def _environment(env: Environment) -> dict[str, Any]:
+    return {
+        "name": env.name,
+        "account_id": env.account_id,
+        "region": env.region,
+        "dr_region": env.dr_region,
+        "dr_replication": env.dr_replication,
+        "deletion_protection": env.deletion_protection,
+        "state_bucket": env.state_bucket,
+        "deploy_role_arn": env.deploy_role_arn,
+        "promotes_from": env.promotes_from,
+        "backup": {
+            "policy": env.backup_policy,
+            "schedule": env.backup_schedule,
+            "retention_days": env.backup_retention_days,
+        },
+        "tags": dict(env.tags),
+    }
+
+
+def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]) -> Answers:
+    return {
+        "repo": {"name": repo, "kind": kind},
+        "terraform_version": model.platform.terraform_version,
+        # Any patch of the pinned minor: S3 native state locking needs 1.10 or later.
+        "terraform_required_version": "~> " + ".".join(model.platform.terraform_version.split(".")[:2]) + ".0",
+        "aws_provider_version": model.platform.aws_provider_version,
+        "python_version": PYTHON_VERSION,
+        "components": components,
+        "environments": [_environment(e) for e in model.platform.environments],
+    }
+
+
+def _component(name: str, kind: str) -> dict[str, str]:
+    return {"name": name, "path": f"terraform/{name}", "kind": kind}
+
+
+def dynamodb_spec(model: Model) -> Answers:
+    """The ``spec`` answer of the DynamoDB blueprint."""
+    components = [_component(t.name, "table") for t in model.tables] + [_component(BACKUP_COMPONENT, "backup")]
+    spec = _common(model, DYNAMODB_REPO, "dynamodb", components)
+    spec["tables"] = [_table(t) for t in model.tables]
+    spec["table_schema"] = dict(model.table_schema)
+    spec["validate_commands"] = [
+        {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
+    ]
+    return spec
+
+
+def blueprint_data(blueprint: str, spec: Mapping[str, Any], release: str) -> Answers:
+    """Everything passed to Copier for one blueprint."""
+    return {"blueprint": blueprint, "spec": dict(spec), "blueprint_release": release}

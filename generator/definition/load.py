@@ -1,0 +1,143 @@
+"""Load the definition folder and validate it completely before anything is rendered.
+
+Layout: ``platform.yaml``, ``tables/<tableName>.json``, ``schema/*.schema.json``. Every problem of
+every file is collected, then raised together as one :class:`DefinitionError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import DefinitionError, Finding
+from generator.shipped.validate_schemas import (
+    Document,
+    LineIndex,
+    load_json,
+    schema_findings,
+    table_files,
+    validate_documents,
+)
+
+PLATFORM_FILE = "platform.yaml"
+TABLES_DIR = "tables"
+SCHEMA_DIR = "schema"
+
+
+@dataclass(frozen=True)
+class RawDefinition:
+    """The definition's documents, each valid against its schema and the semantic rules."""
+
+    root: Path
+    platform: Document
+    tables: tuple[Document, ...]
+    table_schema: Mapping[str, Any]
+
+
+def load_yaml(path: Path, display: str) -> Document | Finding:
+    """Read a YAML file, or return the finding that says why it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Finding(display, 0, "", f"cannot read the file: {exc}", "make it a readable UTF-8 file")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        where = f" at line {line} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return Finding(display, line, "", f"invalid YAML{where}: {problem}", "fix the YAML syntax")
+    return Document(display, data, LineIndex(text))
+
+
+def _schema(root: Path, name: str) -> Mapping[str, Any]:
+    path = root / SCHEMA_DIR / name
+    try:
+        loaded: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DefinitionError(
+            [Finding(str(path), 0, "", f"cannot load the JSON Schema: {exc}", "restore it from git")]
+        ) from exc
+    return loaded
+
+
+def _platform(root: Path, problems: list[Finding]) -> Document | None:
+    display = str(root / PLATFORM_FILE)
+    loaded = load_yaml(root / PLATFORM_FILE, display)
+    if isinstance(loaded, Finding):
+        problems.append(loaded)
+        return None
+    found = schema_findings(loaded, _schema(root, "platform.schema.json"))
+    problems.extend(found)
+    return None if found else loaded
+
+
+def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> list[Document]:
+    directory = root / TABLES_DIR
+    paths = table_files(directory)
+    if not paths:
+        problems.append(
+            Finding(
+                str(directory),
+                0,
+                "",
+                "no table files found",
+                f"add one <tableName>.json per table to {directory}",
+            )
+        )
+    docs: list[Document] = []
+    for path in paths:
+        loaded = load_json(path, str(path))
+        if isinstance(loaded, Finding):
+            problems.append(loaded)
+        else:
+            docs.append(loaded)
+    found = validate_documents(docs, schema)
+    problems.extend(found)
+    bad = {f.file for f in found}
+    return [d for d in docs if d.file not in bad]
+
+
+def _cross_file(platform: Document, tables: list[Document], problems: list[Finding]) -> None:
+    envs = list(platform.data["environments"])
+    for doc in tables:
+        for env in doc.data.get("backup", {}):
+            if env not in envs:
+                problems.append(
+                    doc.finding(
+                        ["backup", env],
+                        f"environment {env!r} is not defined in {PLATFORM_FILE}",
+                        f"use one of: {', '.join(envs)}",
+                        key=True,
+                    )
+                )
+
+
+def load_definition(root: Path) -> RawDefinition:
+    """Load and validate the whole definition, raising :class:`DefinitionError` with every problem."""
+    if not (root / PLATFORM_FILE).is_file():
+        raise DefinitionError(
+            [
+                Finding(
+                    str(root),
+                    0,
+                    "",
+                    f"not a definition folder: {PLATFORM_FILE} is missing",
+                    "pass --definition pointing at the folder that holds platform.yaml and tables/",
+                )
+            ]
+        )
+    problems: list[Finding] = []
+    table_schema = _schema(root, "table.schema.json")
+    platform = _platform(root, problems)
+    tables = _tables(root, table_schema, problems)
+    if platform is not None:
+        _cross_file(platform, tables, problems)
+    if problems or platform is None:
+        raise DefinitionError(problems)
+    return RawDefinition(root, platform, tuple(tables), table_schema)

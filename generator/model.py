@@ -1,0 +1,196 @@
+"""The frozen, typed model: everything the blueprints need, computed once from a valid definition.
+
+Names per environment, tag sets, backup policies, state keys and which environments replicate to the
+DR region are decided here and nowhere else; blueprints only lay them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from generator.definition import RawDefinition
+
+DYNAMODB_REPO = "2_1_bbws_dynamodb_schemas"
+S3_REPO = "2_1_bbws_s3_schemas"
+BACKUP_COMPONENT = "backup"
+
+# AWS Backup schedules (UTC). Daily at 01:00 keeps the job clear of the working day in SAST (UTC+2).
+BACKUP_SCHEDULES = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 1 * * ? *)"}
+
+
+def frozen_map(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view with the keys in sorted order, so output never depends on input order."""
+    return MappingProxyType({k: data[k] for k in sorted(data)})
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key attribute (name and S/N/B type) of a table or an index."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global or local secondary index."""
+
+    name: str
+    partition_key: Key
+    sort_key: Key | None
+    projection: str
+    non_key_attributes: tuple[str, ...]
+    access_pattern: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One DynamoDB table, with its validated table file as the contract Lambdas read."""
+
+    name: str
+    description: str
+    partition_key: Key
+    sort_key: Key | None
+    global_indexes: tuple[Index, ...]
+    local_indexes: tuple[Index, ...]
+    ttl_attribute: str | None
+    stream_view_type: str | None
+    pitr: bool
+    backup: Mapping[str, bool]
+    document: Mapping[str, Any]
+
+    @property
+    def key_attributes(self) -> tuple[Key, ...]:
+        """Every attribute used as a key of the table or an index, once, in first-use order."""
+        keys: dict[str, Key] = {}
+        for key in (self.partition_key, self.sort_key):
+            if key:
+                keys.setdefault(key.name, key)
+        for index in (*self.global_indexes, *self.local_indexes):
+            for key in (index.partition_key, index.sort_key):
+                if key:
+                    keys.setdefault(key.name, key)
+        return tuple(keys.values())
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment environment (one AWS account) with everything derived for it."""
+
+    name: str
+    account_id: str
+    region: str
+    dr_region: str
+    dr_replication: bool
+    deletion_protection: bool
+    state_bucket: str
+    deploy_role_arn: str
+    promotes_from: str | None
+    backup_policy: str
+    backup_schedule: str
+    backup_retention_days: int
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Versions and environments shared by both repos."""
+
+    terraform_version: str
+    aws_provider_version: str
+    environments: tuple[Environment, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The whole validated definition."""
+
+    platform: Platform
+    tables: tuple[Table, ...]
+    table_schema: Mapping[str, Any]
+
+
+def _key(raw: Mapping[str, Any] | None) -> Key | None:
+    return Key(raw["name"], raw["type"]) if raw else None
+
+
+def _index(raw: Mapping[str, Any]) -> Index:
+    partition = _key(raw["partitionKey"])
+    assert partition is not None  # required by the schema
+    return Index(
+        name=raw["indexName"],
+        partition_key=partition,
+        sort_key=_key(raw.get("sortKey")),
+        projection=raw.get("projectionType", "ALL"),
+        non_key_attributes=tuple(raw.get("nonKeyAttributes", ())),
+        access_pattern=raw.get("accessPattern", ""),
+    )
+
+
+def _table(doc: Mapping[str, Any], env_names: tuple[str, ...]) -> Table:
+    primary = doc["primaryKey"]
+    partition = _key(primary["partitionKey"])
+    assert partition is not None
+    ttl = doc.get("ttl", {})
+    # The customer's rule: PITR and NEW_AND_OLD_IMAGES streams on every table unless a file says otherwise.
+    streams = doc.get("streams", {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES"})
+    backup = doc.get("backup", {})
+    return Table(
+        name=doc["tableName"],
+        description=doc.get("description", ""),
+        partition_key=partition,
+        sort_key=_key(primary.get("sortKey")),
+        global_indexes=tuple(_index(i) for i in doc.get("globalSecondaryIndexes", ())),
+        local_indexes=tuple(_index(i) for i in doc.get("localSecondaryIndexes", ())),
+        ttl_attribute=ttl.get("attributeName") if ttl.get("enabled") else None,
+        stream_view_type=streams.get("viewType") if streams.get("enabled") else None,
+        pitr=doc.get("pitr", {"enabled": True})["enabled"],
+        backup=frozen_map({env: bool(backup.get(env, True)) for env in env_names}),
+        document=doc,
+    )
+
+
+def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
+    envs: list[Environment] = []
+    previous: str | None = None
+    for name, env in platform["environments"].items():
+        backup = env["backup"]
+        policy = f"bbws-{backup['frequency']}-{backup['retention_days']}d"
+        tags = {**platform["tags"], "Environment": name, "BackupPolicy": policy}
+        envs.append(
+            Environment(
+                name=name,
+                account_id=env["account_id"],
+                region=platform["primary_region"],
+                dr_region=platform["dr_region"],
+                dr_replication=env["dr_replication"],
+                deletion_protection=env["deletion_protection"],
+                state_bucket=platform["state_bucket"].replace("{env}", name),
+                deploy_role_arn=platform["github"]["deploy_role"]
+                .replace("{account_id}", env["account_id"])
+                .replace("{env}", name),
+                promotes_from=previous,
+                backup_policy=policy,
+                backup_schedule=BACKUP_SCHEDULES[backup["frequency"]],
+                backup_retention_days=backup["retention_days"],
+                tags=frozen_map(tags),
+            )
+        )
+        previous = name
+    return tuple(envs)
+
+
+def build_model(raw: RawDefinition) -> Model:
+    """Turn a validated definition into the model the blueprints render."""
+    environments = _environments(raw.platform.data)
+    names = tuple(e.name for e in environments)
+    platform = Platform(
+        terraform_version=raw.platform.data["terraform_version"],
+        aws_provider_version=raw.platform.data["aws_provider_version"],
+        environments=environments,
+    )
+    tables = tuple(sorted((_table(d.data, names) for d in raw.tables), key=lambda t: t.name))
+    return Model(platform=platform, tables=tables, table_schema=raw.table_schema)

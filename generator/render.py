@@ -1,0 +1,173 @@
+"""Render the blueprints into a staging tree, check it, then swap it in (or only compare, for --check).
+
+Rendering never writes into the output directly: everything lands in a staging directory beside the
+output, and each repo directory is exchanged with its new version in one rename at the end, so a failed
+or interrupted run leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import tempfile
+import tomllib
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import swap, terraform
+from generator.answers import blueprint_data, dynamodb_spec
+from generator.errors import DriftError, GenerateError
+from generator.model import DYNAMODB_REPO, Model
+
+# Files a user may keep inside a generated repo that are not part of the output (terraform init).
+KEPT_NAMES = frozenset({".terraform"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output directory and the Copier data that renders it."""
+
+    directory: str
+    blueprint: str
+    spec: Mapping[str, Any]
+
+
+def project_root() -> Path:
+    """The monorepo checkout this generator belongs to (where copier.yml lives)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "copier.yml").is_file():
+        raise GenerateError(
+            f"no copier.yml in {root}",
+            ["bbws-gen renders the blueprints of its own checkout: install it from the monorepo (pip install -e .)"],
+        )
+    return root
+
+
+def release(root: Path) -> str:
+    """The blueprint release recorded as ``_commit``: ``v`` + the project version."""
+    with (root / "pyproject.toml").open("rb") as handle:
+        return "v" + str(tomllib.load(handle)["project"]["version"])
+
+
+def targets(model: Model, root: Path) -> list[Target]:
+    """Every output directory under the output root, with its blueprint and answers."""
+    requirements = python_requirements(root)
+    spec = dict(dynamodb_spec(model))
+    spec["python_requirements"] = requirements
+    return [Target(DYNAMODB_REPO, "dynamodb", spec)]
+
+
+def python_requirements(root: Path) -> list[str]:
+    """Pins the generated repos' scripts need, taken from the project's single list of pins."""
+    with (root / "pyproject.toml").open("rb") as handle:
+        project = tomllib.load(handle)["project"]
+    pins = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    wanted = ("jsonschema==", "pyyaml==", "chevron==", "html5lib==", "boto3==")
+    return sorted(p for p in pins if p.lower().startswith(wanted))
+
+
+def _stage_template(root: Path, into: Path) -> Path:
+    """Copy the Copier template (copier.yml + blueprints, symlinks resolved) into a plain directory.
+
+    Rendering from the git checkout itself would make Copier clone it and fold in uncommitted work;
+    a plain copy is faster and renders exactly the working tree.
+    """
+    template = into / "template"
+    template.mkdir()
+    shutil.copy2(root / "copier.yml", template / "copier.yml")
+    shutil.copytree(root / "blueprints", template / "blueprints", symlinks=False)
+    return template
+
+
+def _render(template: Path, target: Target, destination: Path, release_tag: str) -> None:
+    from copier import run_copy  # imported late: copier is slow to import and `validate` never needs it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            run_copy(
+                str(template),
+                str(destination),
+                data=blueprint_data(target.blueprint, target.spec, release_tag),
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                skip_tasks=True,
+            )
+        except Exception as exc:  # Copier raises many types; all mean the blueprint did not render
+            raise GenerateError(f"blueprint {target.blueprint!r} failed to render: {exc}") from exc
+
+
+def _files(tree: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if not tree.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = sorted(d for d in dirnames if d not in KEPT_NAMES)
+        for name in filenames:
+            path = Path(dirpath) / name
+            found[path.relative_to(tree).as_posix()] = path
+    return found
+
+
+def differences(expected: Path, actual: Path) -> list[tuple[str, str]]:
+    """(relative path, status) of each file ``actual`` lacks ("missing"), has on top ("extra") or has
+    with other bytes ("changed") compared to ``expected``; user working dirs (``.terraform``) ignored."""
+    want, have = _files(expected), _files(actual)
+    changes = [(name, "missing") for name in set(want) - set(have)]
+    changes += [(name, "extra") for name in set(have) - set(want)]
+    changes += [
+        (name, "changed") for name in set(want) & set(have) if not filecmp.cmp(want[name], have[name], shallow=False)
+    ]
+    return sorted(changes)
+
+
+@contextmanager
+def _staging(output: Path) -> Iterator[Path]:
+    # Beside the output, so the final rename stays on one filesystem.
+    output.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".bbws-gen-", dir=output))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def generate(model: Model, output: Path, check: bool = False) -> list[str]:
+    """Render every target; in check mode raise :class:`DriftError` on differences, else swap them in.
+
+    Returns the change lines (empty when the output was already up to date).
+    """
+    root = project_root()
+    tag = release(root)
+    with _staging(output) as staging:
+        template = _stage_template(root, staging)
+        rendered = staging / "rendered"
+        rendered.mkdir()
+        all_targets = targets(model, root)
+        for target in all_targets:
+            _render(template, target, rendered / target.directory, tag)
+        unformatted = terraform.unformatted(rendered)
+        if unformatted:
+            raise GenerateError(
+                "the blueprints rendered Terraform that terraform fmt would change",
+                [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted],
+            )
+        changes: list[str] = []
+        for target in all_targets:
+            changes += [
+                f"{target.directory}/{name} ({status})"
+                for name, status in differences(rendered / target.directory, output / target.directory)
+            ]
+        if check:
+            if changes:
+                raise DriftError(changes)
+            return []
+        for target in all_targets:
+            swap.replace_tree(rendered / target.directory, output / target.directory, keep=KEPT_NAMES)
+        return changes

@@ -1,0 +1,30 @@
+"""The real terraform binary, used for formatting checks of the rendered output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def binary() -> str | None:
+    """Path of terraform on PATH, or None."""
+    return shutil.which("terraform")
+
+
+def unformatted(tree: Path) -> list[str]:
+    """Files under ``tree`` that ``terraform fmt`` would change (empty when terraform is absent)."""
+    exe = binary()
+    if exe is None:
+        print("warning: terraform not on PATH; skipped the terraform fmt check", file=sys.stderr)
+        return []
+    result = subprocess.run(
+        [exe, "fmt", "-check", "-recursive", "-list=true", str(tree)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode not in (0, 3):
+        raise RuntimeError(f"terraform fmt failed: {result.stderr.strip()}")
+    return [str(Path(line).relative_to(tree)) for line in result.stdout.split()]

@@ -1,0 +1,71 @@
+"""Sessions for generating, checking and testing the BBWS schema repos. `nox` runs the CI set."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "check", "tests", "e2e", "validate"]
+nox.options.reuse_venv = "yes"
+nox.options.default_venv_backend = "venv"
+
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    # Every pin lives in pyproject.toml; sessions only choose which extras they need.
+    target = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", target)
+
+
+@nox.session(python=PYTHON)
+def generate(session: nox.Session) -> None:
+    """Render both repos from the definition into repos/."""
+    _install(session)
+    session.run("bbws-gen", "generate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def check(session: nox.Session) -> None:
+    """Fail if the committed repos differ from what the definition and blueprints produce."""
+    _install(session)
+    session.run("bbws-gen", "validate")
+    session.run("bbws-gen", "generate", "--check")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit, golden and static tests (everything but the emulator runs)."""
+    _install(session, "test", "lint")
+    session.run("pytest", "-m", "not e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """Apply the generated Terraform to a moto server on 127.0.0.1 and check what it built."""
+    _install(session, "test")
+    session.run("pytest", "-m", "e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Run the generated repos' own validators on the committed output."""
+    _install(session, "test")
+    session.run(
+        "python",
+        "repos/2_1_bbws_dynamodb_schemas/scripts/validate_schemas.py",
+        "repos/2_1_bbws_dynamodb_schemas/schemas",
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff, mypy, yamllint and check-jsonschema through pre-commit."""
+    _install(session, "lint")
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time generate on the shipped definition (median of several runs)."""
+    _install(session)
+    session.run("python", "-m", "generator.bench", *session.posargs)

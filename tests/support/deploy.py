@@ -1,0 +1,141 @@
+"""Apply generated Terraform roots to a moto server, the way the pipelines do, with an S3 backend."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support import tf
+from tests.support.moto import MotoServer
+
+# The emulator speaks path-style S3 only; real AWS needs no such setting, so it lives in a
+# test-only override file (terraform merges *_override.tf into the root), never in shipped code.
+PROVIDER_OVERRIDE = """\
+provider "aws" {
+  s3_use_path_style = true
+}
+
+provider "aws" {
+  alias             = "dr"
+  s3_use_path_style = true
+}
+"""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A copy of a generated repo applied to one environment of a moto server."""
+
+    repo: Path
+    env: str
+    server: MotoServer
+    spec: Mapping[str, Any]
+    cli_config: Path
+
+    def tf_env(self) -> dict[str, str]:
+        """Environment for terraform runs against the emulator."""
+        return {**self.server.env(), "TF_CLI_CONFIG_FILE": str(self.cli_config)}
+
+    def root(self, component: str) -> Path:
+        """The Terraform root of ``component``."""
+        return self.repo / "terraform" / component
+
+    def plan_exit_code(self, component: str, extra: Sequence[str] = ()) -> tuple[int, str]:
+        """``terraform plan -detailed-exitcode``: 0 no changes, 2 changes; with the plan text."""
+        result = tf.run(
+            ["plan", "-detailed-exitcode", f"-var-file=../../environments/{self.env}.tfvars", *extra],
+            self.root(component),
+            self.tf_env(),
+            ok=(0, 2),
+        )
+        return result.returncode, result.stdout
+
+
+def read_spec(repo: Path) -> Mapping[str, Any]:
+    """The ``spec`` answer recorded in a generated repo's .copier-answers.yml."""
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    spec: Mapping[str, Any] = answers["spec"]
+    return spec
+
+
+def copy_repo(source: Path, target: Path) -> Path:
+    """Copy a generated repo, leaving out any local terraform working directories."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    return target
+
+
+def create_state_bucket(server: MotoServer, bucket: str) -> None:
+    """The state bucket the platform team creates once per account: versioned, so rollback works."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": server.region})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def init(deployment: Deployment, component: str) -> None:
+    """``terraform init`` with the repo's backend file for the environment, pointed at the emulator."""
+    tf.run(
+        [
+            "init",
+            f"-backend-config=backend/{deployment.env}.tfbackend",
+            "-backend-config=use_path_style=true",
+            "-reconfigure",
+        ],
+        deployment.root(component),
+        deployment.tf_env(),
+    )
+
+
+def apply(deployment: Deployment, component: str) -> None:
+    """Init and apply one component (tests apply without a saved plan; the pipeline uses one)."""
+    init(deployment, component)
+    tf.run(
+        ["apply", "-auto-approve", f"-var-file=../../environments/{deployment.env}.tfvars"],
+        deployment.root(component),
+        deployment.tf_env(),
+    )
+
+
+def deploy(
+    source: Path,
+    workdir: Path,
+    env: str,
+    server: MotoServer,
+    overrides: Mapping[str, str],
+) -> Deployment:
+    """Copy ``source``, add the emulator overrides, create the state bucket, apply every component.
+
+    ``overrides`` maps a component to extra override-file text (emulator gaps, named by the caller).
+    Components apply in parallel, as the pipeline's matrix would.
+    """
+    repo = copy_repo(source, workdir / "repo")
+    spec = read_spec(repo)
+    env_spec = next(e for e in spec["environments"] if e["name"] == env)
+    create_state_bucket(server, env_spec["state_bucket"])
+    deployment = Deployment(repo, env, server, spec, tf.cli_config(workdir))
+    components = [c["name"] for c in spec["components"]]
+    for component in components:
+        text = PROVIDER_OVERRIDE + overrides.get(component, "")
+        (deployment.root(component) / "emulator_override.tf").write_text(text)
+    with ThreadPoolExecutor(max_workers=len(components)) as pool:
+        list(pool.map(lambda c: apply(deployment, c), components))
+    return deployment
+
+
+def plan_json(deployment: Deployment, component: str, workdir: Path) -> dict[str, Any]:
+    """The saved plan of ``component`` as JSON (``terraform show -json``)."""
+    plan_file = workdir / f"{component}.tfplan"
+    tf.run(
+        ["plan", f"-out={plan_file}", f"-var-file=../../environments/{deployment.env}.tfvars"],
+        deployment.root(component),
+        deployment.tf_env(),
+    )
+    shown = tf.run(["show", "-json", str(plan_file)], deployment.root(component), deployment.tf_env())
+    result: dict[str, Any] = json.loads(shown.stdout)
+    return result

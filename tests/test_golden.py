@@ -1,0 +1,101 @@
+"""The committed repos are the golden output: they must be exactly what the definition and blueprints give."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import render
+from generator.cli import run
+from generator.definition import load_definition
+from generator.errors import GenerateError
+from generator.model import build_model
+from tests.conftest import DEFINITION, REPOS, ROOT
+
+
+def _bbws_gen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_committed_repos_match_the_blueprints() -> None:
+    result = _bbws_gen("generate", "--check")
+    assert result.returncode == 0, f"regenerate with `nox -s generate` and commit:\n{result.stdout}{result.stderr}"
+
+
+def test_check_names_each_differing_file_and_writes_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    tfvars = output / "2_1_bbws_dynamodb_schemas" / "environments" / "dev.tfvars"
+    tfvars.write_text(tfvars.read_text() + "# hand edit\n")
+    (output / "2_1_bbws_dynamodb_schemas" / "schemas" / "products.json").unlink()
+    before = _tree(output)
+    result = _bbws_gen("generate", "--check", "--output", str(output))
+    assert result.returncode == 1
+    assert "2_1_bbws_dynamodb_schemas/environments/dev.tfvars (changed)" in result.stdout
+    assert "2_1_bbws_dynamodb_schemas/schemas/products.json (missing)" in result.stdout
+    assert _tree(output) == before
+
+
+def test_generate_is_deterministic_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert run(["generate", "--output", str(first)]) == 0
+    assert run(["generate", "--output", str(second)]) == 0
+    assert _tree(first) == _tree(second)
+    capsys.readouterr()
+    assert run(["generate", "--output", str(first)]) == 0
+    assert "(0 file(s) changed)" in capsys.readouterr().out
+    assert _tree(first) == _tree(REPOS), "the committed repos are what generate writes"
+
+
+def test_generate_replaces_stale_files_and_keeps_terraform_working_dirs(tmp_path: Path) -> None:
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    repo = output / "2_1_bbws_dynamodb_schemas"
+    (repo / "terraform" / "old_table").mkdir()
+    (repo / "terraform" / "old_table" / "main.tf").write_text("# removed from the definition\n")
+    (repo / "terraform" / "tenants" / ".terraform").mkdir()
+    (repo / "terraform" / "tenants" / ".terraform" / "marker").write_text("provider cache")
+    assert run(["generate", "--output", str(output)]) == 0
+    assert not (repo / "terraform" / "old_table").exists()
+    assert (repo / "terraform" / "tenants" / ".terraform" / "marker").read_text() == "provider cache"
+    assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")], "no staging left behind"
+
+
+def test_a_failed_generate_leaves_the_previous_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    (output / "2_1_bbws_dynamodb_schemas" / "README.md").write_text("previous output\n")
+    before = _tree(output)
+
+    def broken_check(tree: Path) -> list[str]:
+        raise GenerateError("validator crashed")
+
+    monkeypatch.setattr(render.terraform, "unformatted", broken_check)
+    with pytest.raises(GenerateError):
+        render.generate(build_model(load_definition(DEFINITION)), output)
+    assert _tree(output) == before
+    assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]
+
+
+def test_output_has_no_timestamps_or_absolute_paths() -> None:
+    for name, content in _tree(REPOS).items():
+        text = content.decode("utf-8", errors="replace")
+        assert str(ROOT) not in text, f"{name} contains the absolute path of this checkout"
+        assert "/tmp/" not in text, f"{name} contains a temporary path"
+
+
+def test_staged_and_committed_blueprints_agree() -> None:
+    """The shipped scripts are the generator's own modules (symlinked into the blueprints)."""
+    shipped = REPOS / "2_1_bbws_dynamodb_schemas" / "scripts" / "validate_schemas.py"
+    assert filecmp.cmp(shipped, ROOT / "generator" / "shipped" / "validate_schemas.py", shallow=False)
