@@ -9,7 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.model import BACKUP_COMPONENT, DYNAMODB_REPO, Environment, Index, Key, Model, Table
+from generator.model import (
+    BACKUP_COMPONENT,
+    DYNAMODB_REPO,
+    S3_REPO,
+    Bucket,
+    EmailTemplate,
+    Environment,
+    Index,
+    Key,
+    Model,
+    Table,
+)
+
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+TEMPLATES_PURPOSE = "templates"
 
 PYTHON_VERSION = "3.11"
 
@@ -94,6 +109,69 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["table_schema"] = dict(model.table_schema)
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
+    ]
+    return spec
+
+
+def _bucket(bucket: Bucket) -> dict[str, Any]:
+    return {
+        "purpose": bucket.purpose,
+        "description": bucket.description,
+        "noncurrent_version_expiration_days": bucket.noncurrent_version_expiration_days,
+        "access_log_retention_days": bucket.access_log_retention_days,
+        "names": dict(bucket.names),
+        "log_names": dict(bucket.log_names),
+        "dr_names": dict(bucket.dr_names),
+    }
+
+
+def _catalog_entry(template: EmailTemplate) -> dict[str, str]:
+    return {
+        "key": template.key,
+        "category": template.category,
+        "audience": template.audience,
+        "version": template.version,
+        "subject": template.subject,
+        "description": template.description,
+    }
+
+
+def _template(template: EmailTemplate) -> dict[str, Any]:
+    return {
+        "key": template.key,
+        "text_key": template.text_key,
+        "version": template.version,
+        "objects": [
+            {"key": template.key, "content_type": HTML_CONTENT_TYPE},
+            {"key": template.text_key, "content_type": TEXT_CONTENT_TYPE},
+        ],
+    }
+
+
+def _template_files(template: EmailTemplate) -> list[dict[str, str]]:
+    stem = template.key.removesuffix(".html")
+    return [
+        {"path": template.key, "content": template.html},
+        {"path": template.text_key, "content": template.text},
+        {"path": stem + ".contract.json", "content": template.contract},
+        {"path": stem + ".sample.json", "content": template.sample},
+    ]
+
+
+def s3_spec(model: Model) -> Answers:
+    """The ``spec`` answer of the S3 blueprint: one Terraform root per bucket purpose."""
+    components = [_component(b.purpose, "bucket") for b in model.buckets]
+    spec = _common(model, S3_REPO, "s3", components)
+    templates_bucket = next(b for b in model.buckets if b.purpose == TEMPLATES_PURPOSE)
+    for env in spec["environments"]:
+        env["bucket_name"] = templates_bucket.names[env["name"]]
+    spec["buckets"] = [_bucket(b) for b in model.buckets]
+    spec["templates_purpose"] = TEMPLATES_PURPOSE
+    spec["catalog"] = {"brand": dict(model.brand), "templates": [_catalog_entry(t) for t in model.templates]}
+    spec["templates"] = [_template(t) for t in model.templates]
+    spec["template_files"] = [f for t in model.templates for f in _template_files(t)]
+    spec["validate_commands"] = [
+        {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
     ]
     return spec
 

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="render both repos from the definition")
     gen.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
     gen.add_argument("--output", type=Path, default=root / "repos", help="folder that holds the repos")
+    gen.add_argument("--docs", type=Path, default=root / "docs", help="folder for the generated docs")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing each differing file")
     val = sub.add_parser("validate", help="validate the definition only")
     val.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
@@ -50,7 +51,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         from generator.render import generate  # copier is heavy; validate does not need it
 
-        changes = generate(model, args.output, check=args.check)
+        changes = generate(model, args.output, args.docs, check=args.check)
     except DefinitionError as error:
         _print_problems(error)
         return EXIT_INVALID
@@ -73,7 +74,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     else:
         for change in changes:
             print(change)
-        print(f"generated into {args.output} ({len(changes)} file(s) changed)")
+        print(f"generated into {args.output} and {args.docs} ({len(changes)} file(s) changed)")
     return EXIT_OK
 
 

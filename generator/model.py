@@ -105,12 +105,45 @@ class Platform:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """One S3 bucket purpose, with its names (and its log and DR buckets' names) per environment."""
+
+    purpose: str
+    description: str
+    noncurrent_version_expiration_days: int
+    access_log_retention_days: int
+    names: Mapping[str, str]
+    log_names: Mapping[str, str]
+    dr_names: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """One email template of the catalog, with the contents of its four files."""
+
+    key: str
+    text_key: str
+    category: str
+    audience: str
+    version: str
+    subject: str
+    description: str
+    html: str
+    text: str
+    contract: str
+    sample: str
+
+
+@dataclass(frozen=True)
 class Model:
     """The whole validated definition."""
 
     platform: Platform
     tables: tuple[Table, ...]
     table_schema: Mapping[str, Any]
+    buckets: tuple[Bucket, ...]
+    brand: Mapping[str, str]
+    templates: tuple[EmailTemplate, ...]
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
@@ -183,6 +216,49 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
     return tuple(envs)
 
 
+def _buckets(platform: Mapping[str, Any], env_names: tuple[str, ...]) -> tuple[Bucket, ...]:
+    def names(purpose: str) -> Mapping[str, str]:
+        pattern = platform["bucket_name"].replace("{purpose}", purpose)
+        return frozen_map({env: pattern.replace("{env}", env) for env in env_names})
+
+    return tuple(
+        Bucket(
+            purpose=purpose,
+            description=bucket["description"],
+            noncurrent_version_expiration_days=bucket["noncurrent_version_expiration_days"],
+            access_log_retention_days=bucket["access_log_retention_days"],
+            names=names(purpose),
+            log_names=names(f"{purpose}-logs"),
+            dr_names=names(f"{purpose}-dr"),
+        )
+        for purpose, bucket in sorted(platform["buckets"].items())
+    )
+
+
+def _templates(raw: RawDefinition) -> tuple[EmailTemplate, ...]:
+    directory = raw.templates_dir
+
+    def read(key: str, suffix: str) -> str:
+        return (directory / key).with_suffix(suffix).read_text(encoding="utf-8")
+
+    return tuple(
+        EmailTemplate(
+            key=entry["key"],
+            text_key=entry["key"].removesuffix(".html") + ".txt",
+            category=entry["category"],
+            audience=entry["audience"],
+            version=str(entry["version"]),
+            subject=entry["subject"],
+            description=entry["description"],
+            html=read(entry["key"], ".html"),
+            text=read(entry["key"], ".txt"),
+            contract=read(entry["key"], ".contract.json"),
+            sample=read(entry["key"], ".sample.json"),
+        )
+        for entry in raw.catalog["templates"]
+    )
+
+
 def build_model(raw: RawDefinition) -> Model:
     """Turn a validated definition into the model the blueprints render."""
     environments = _environments(raw.platform.data)
@@ -193,4 +269,11 @@ def build_model(raw: RawDefinition) -> Model:
         environments=environments,
     )
     tables = tuple(sorted((_table(d.data, names) for d in raw.tables), key=lambda t: t.name))
-    return Model(platform=platform, tables=tables, table_schema=raw.table_schema)
+    return Model(
+        platform=platform,
+        tables=tables,
+        table_schema=raw.table_schema,
+        buckets=_buckets(raw.platform.data, names),
+        brand=frozen_map(raw.catalog["brand"]),
+        templates=_templates(raw),
+    )

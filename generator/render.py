@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from generator import swap, terraform
-from generator.answers import blueprint_data, dynamodb_spec
+from generator.answers import blueprint_data, dynamodb_spec, s3_spec
 from generator.errors import DriftError, GenerateError
-from generator.model import DYNAMODB_REPO, Model
+from generator.model import DYNAMODB_REPO, S3_REPO, Model
 
 # Files a user may keep inside a generated repo that are not part of the output (terraform init).
 KEPT_NAMES = frozenset({".terraform"})
@@ -32,7 +32,8 @@ KEPT_NAMES = frozenset({".terraform"})
 class Target:
     """One output directory and the Copier data that renders it."""
 
-    directory: str
+    name: str
+    destination: Path
     blueprint: str
     spec: Mapping[str, Any]
 
@@ -54,12 +55,16 @@ def release(root: Path) -> str:
         return "v" + str(tomllib.load(handle)["project"]["version"])
 
 
-def targets(model: Model, root: Path) -> list[Target]:
-    """Every output directory under the output root, with its blueprint and answers."""
+def targets(model: Model, root: Path, output: Path, docs: Path) -> list[Target]:
+    """Every generated tree: the two repos under ``output``, and the docs at ``docs``."""
     requirements = python_requirements(root)
-    spec = dict(dynamodb_spec(model))
-    spec["python_requirements"] = requirements
-    return [Target(DYNAMODB_REPO, "dynamodb", spec)]
+    dynamodb = {**dynamodb_spec(model), "python_requirements": requirements}
+    s3 = {**s3_spec(model), "python_requirements": requirements}
+    return [
+        Target(DYNAMODB_REPO, output / DYNAMODB_REPO, "dynamodb", dynamodb),
+        Target(S3_REPO, output / S3_REPO, "s3", s3),
+        Target("docs", docs, "docs", {"dynamodb": dynamodb, "s3": s3}),
+    ]
 
 
 def python_requirements(root: Path) -> list[str]:
@@ -138,36 +143,44 @@ def _staging(output: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def generate(model: Model, output: Path, check: bool = False) -> list[str]:
+def generate(model: Model, output: Path, docs: Path, check: bool = False) -> list[str]:
     """Render every target; in check mode raise :class:`DriftError` on differences, else swap them in.
 
     Returns the change lines (empty when the output was already up to date).
     """
     root = project_root()
     tag = release(root)
+    all_targets = targets(model, root, output, docs)
     with _staging(output) as staging:
         template = _stage_template(root, staging)
         rendered = staging / "rendered"
         rendered.mkdir()
-        all_targets = targets(model, root)
         for target in all_targets:
-            _render(template, target, rendered / target.directory, tag)
+            _render(template, target, rendered / target.name, tag)
         unformatted = terraform.unformatted(rendered)
         if unformatted:
             raise GenerateError(
                 "the blueprints rendered Terraform that terraform fmt would change",
-                [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted],
+                [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
+                + terraform.fmt_diff(rendered).splitlines(),
             )
         changes: list[str] = []
         for target in all_targets:
             changes += [
-                f"{target.directory}/{name} ({status})"
-                for name, status in differences(rendered / target.directory, output / target.directory)
+                f"{target.name}/{name} ({status})"
+                for name, status in differences(rendered / target.name, target.destination)
             ]
         if check:
             if changes:
                 raise DriftError(changes)
             return []
         for target in all_targets:
-            swap.replace_tree(rendered / target.directory, output / target.directory, keep=KEPT_NAMES)
+            # The docs may live on another filesystem than the staging area: stage beside them first.
+            new = rendered / target.name
+            if new.stat().st_dev != target.destination.parent.stat().st_dev:
+                moved = target.destination.parent / f".{target.name}.bbws-gen-new"
+                shutil.rmtree(moved, ignore_errors=True)
+                shutil.copytree(new, moved, symlinks=True)
+                new = moved
+            swap.replace_tree(new, target.destination, keep=KEPT_NAMES)
         return changes

@@ -13,6 +13,17 @@ def binary() -> str | None:
     return shutil.which("terraform")
 
 
+def fmt_diff(tree: Path) -> str:
+    """What ``terraform fmt`` would change under ``tree``, as a unified diff."""
+    exe = binary()
+    if exe is None:
+        return ""
+    result = subprocess.run(
+        [exe, "fmt", "-check", "-recursive", "-diff", "."], cwd=tree, capture_output=True, text=True, check=False
+    )
+    return result.stdout
+
+
 def unformatted(tree: Path) -> list[str]:
     """Files under ``tree`` that ``terraform fmt`` would change (empty when terraform is absent)."""
     exe = binary()
@@ -20,11 +31,12 @@ def unformatted(tree: Path) -> list[str]:
         print("warning: terraform not on PATH; skipped the terraform fmt check", file=sys.stderr)
         return []
     result = subprocess.run(
-        [exe, "fmt", "-check", "-recursive", "-list=true", str(tree)],
+        [exe, "fmt", "-check", "-recursive", "-list=true", "."],
+        cwd=tree,
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode not in (0, 3):
         raise RuntimeError(f"terraform fmt failed: {result.stderr.strip()}")
-    return [str(Path(line).relative_to(tree)) for line in result.stdout.split()]
+    return sorted(Path(line).as_posix() for line in result.stdout.split())

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITION = ROOT / "definition"
 REPOS = ROOT / "repos"
+DOCS = ROOT / "docs"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from generator.cli import run
 from generator.definition import load_definition
 from generator.errors import GenerateError
 from generator.model import build_model
-from tests.conftest import DEFINITION, REPOS, ROOT
+from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 
 def _bbws_gen(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,11 +49,12 @@ def test_check_names_each_differing_file_and_writes_nothing(tmp_path: Path) -> N
 
 def test_generate_is_deterministic_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    assert run(["generate", "--output", str(first)]) == 0
-    assert run(["generate", "--output", str(second)]) == 0
+    assert run(["generate", "--output", str(first), "--docs", str(tmp_path / "docs-a")]) == 0
+    assert run(["generate", "--output", str(second), "--docs", str(tmp_path / "docs-b")]) == 0
     assert _tree(first) == _tree(second)
+    assert _tree(tmp_path / "docs-a") == _tree(tmp_path / "docs-b") == _tree(DOCS)
     capsys.readouterr()
-    assert run(["generate", "--output", str(first)]) == 0
+    assert run(["generate", "--output", str(first), "--docs", str(tmp_path / "docs-a")]) == 0
     assert "(0 file(s) changed)" in capsys.readouterr().out
     assert _tree(first) == _tree(REPOS), "the committed repos are what generate writes"
 
@@ -66,7 +67,7 @@ def test_generate_replaces_stale_files_and_keeps_terraform_working_dirs(tmp_path
     (repo / "terraform" / "old_table" / "main.tf").write_text("# removed from the definition\n")
     (repo / "terraform" / "tenants" / ".terraform").mkdir()
     (repo / "terraform" / "tenants" / ".terraform" / "marker").write_text("provider cache")
-    assert run(["generate", "--output", str(output)]) == 0
+    assert run(["generate", "--output", str(output), "--docs", str(tmp_path / "docs")]) == 0
     assert not (repo / "terraform" / "old_table").exists()
     assert (repo / "terraform" / "tenants" / ".terraform" / "marker").read_text() == "provider cache"
     assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")], "no staging left behind"
@@ -83,7 +84,7 @@ def test_a_failed_generate_leaves_the_previous_output(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(render.terraform, "unformatted", broken_check)
     with pytest.raises(GenerateError):
-        render.generate(build_model(load_definition(DEFINITION)), output)
+        render.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
     assert _tree(output) == before
     assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]
 
@@ -95,7 +96,23 @@ def test_output_has_no_timestamps_or_absolute_paths() -> None:
         assert "/tmp/" not in text, f"{name} contains a temporary path"
 
 
-def test_staged_and_committed_blueprints_agree() -> None:
-    """The shipped scripts are the generator's own modules (symlinked into the blueprints)."""
-    shipped = REPOS / "2_1_bbws_dynamodb_schemas" / "scripts" / "validate_schemas.py"
-    assert filecmp.cmp(shipped, ROOT / "generator" / "shipped" / "validate_schemas.py", shallow=False)
+def test_shipped_scripts_are_the_generators_own_modules() -> None:
+    """Scripts in the generated repos are byte-for-byte the modules the generator itself runs."""
+    scripts = sorted(REPOS.glob("*/scripts/*.py"))
+    assert {p.name for p in scripts} >= {"validate_schemas.py", "validate_templates.py", "check_bucket_policy.py"}
+    for script in scripts:
+        assert filecmp.cmp(script, ROOT / "generator" / "shipped" / script.name, shallow=False), script
+
+
+def test_template_files_are_copied_verbatim_from_the_definition() -> None:
+    source = DEFINITION / "templates"
+    copied = REPOS / "2_1_bbws_s3_schemas" / "templates"
+    names = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()} - {"catalog.yaml"}
+    assert names == {p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()} - {"catalog.yaml"}
+    for name in names:
+        assert (source / name).read_bytes() == (copied / name).read_bytes(), name
+
+
+def test_every_generated_text_file_ends_with_exactly_one_newline() -> None:
+    for name, content in _tree(REPOS).items():
+        assert content.endswith(b"\n") and not content.endswith(b"\n\n"), name

@@ -1,7 +1,7 @@
 """GitHub Actions workflows: the generated repos' (rendered from the blueprints) and the monorepo's CI.
 
-Renders only the `.github/workflows` files of each blueprint (copier.yml + blueprints/shared + the
-blueprint's `.github/`) with a realistic spec, then checks them with the same tools CI uses (zizmor
+Checks the committed workflows of both generated repos (the golden test proves they are what the
+blueprints render) with the same tools CI uses (zizmor
 offline, check-jsonschema's GitHub workflow schema, yamllint with blueprints/shared/yamllint.yaml),
 checks the job graph and the security rules, and runs the workflows' own shell/Python scripts (change
 detection, promotion verification, plan -> checksum -> apply of the saved plan) against throwaway git
@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
+
+from tests.conftest import REPOS
+from tests.support.deploy import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 YAMLLINT_CONFIG = ROOT / "blueprints" / "shared" / "yamllint.yaml"
@@ -32,49 +34,9 @@ WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terra
 PINNED_USES = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}", re.DOTALL)
 
-ENVIRONMENTS = [
-    {
-        "name": env,
-        "account_id": account,
-        "region": "af-south-1",
-        "state_bucket": f"bbws-terraform-state-{env}",
-        "deploy_role_arn": f"arn:aws:iam::{account}:role/bbws-github-actions-deploy-{env}",
-        "promotes_from": lower,
-    }
-    for env, account, lower in [
-        ("dev", "536580886816", None),
-        ("sit", "815856636111", "dev"),
-        ("prod", "093646564004", "sit"),
-    ]
-]
-
-
-def _components(*names: str) -> list[dict[str, str]]:
-    return [{"name": name, "path": f"terraform/{name}"} for name in names]
-
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "dynamodb": {
-        "repo": {"name": "2_1_bbws_dynamodb_schemas", "kind": "dynamodb"},
-        "terraform_version": "1.11.4",
-        "python_version": "3.11",
-        "components": _components("tenants", "products", "campaigns", "backup"),
-        "environments": ENVIRONMENTS,
-        "validate_commands": [
-            {"name": "Validate schema files", "run": "python scripts/validate_schemas.py schemas"},
-        ],
-    },
-    "s3": {
-        "repo": {"name": "2_1_bbws_s3_schemas", "kind": "s3"},
-        "terraform_version": "1.11.4",
-        "python_version": "3.11",
-        "components": _components("templates"),
-        "environments": ENVIRONMENTS,
-        "validate_commands": [
-            {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"},
-        ],
-    },
-}
+# The workflows under test are the committed, generated ones; their answers give the expected graph.
+REPO_OF_KIND = {"dynamodb": REPOS / "2_1_bbws_dynamodb_schemas", "s3": REPOS / "2_1_bbws_s3_schemas"}
+SAMPLES: dict[str, dict[str, Any]] = {kind: dict(read_spec(repo)) for kind, repo in REPO_OF_KIND.items()}
 KINDS = sorted(SAMPLES)
 
 
@@ -193,30 +155,9 @@ def _literal_env(step: dict[str, Any]) -> dict[str, str]:
 # rendering
 
 
-def _render(kind: str, tmp: Path) -> Path:
-    template = tmp / "template"
-    template.mkdir()
-    shutil.copy2(ROOT / "copier.yml", template / "copier.yml")
-    shutil.copytree(ROOT / "blueprints" / "shared", template / "blueprints" / "shared")
-    # Only this task's part of the blueprint: the other files need spec keys this test does not set.
-    shutil.copytree(ROOT / "blueprints" / kind / ".github", template / "blueprints" / kind / ".github")
-    out = tmp / "out"
-    copier.run_copy(
-        src_path=str(template),
-        dst_path=out,
-        data={"blueprint": kind, "spec": SAMPLES[kind]},
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        unsafe=True,
-        skip_tasks=True,
-    )
-    return out / ".github" / "workflows"
-
-
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {kind: _render(kind, tmp_path_factory.mktemp(kind)) for kind in KINDS}
+def rendered() -> dict[str, Path]:
+    return {kind: repo / ".github" / "workflows" for kind, repo in REPO_OF_KIND.items()}
 
 
 @pytest.fixture(scope="module")
@@ -423,7 +364,7 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
     assert "deployed/${TF_ENV}/${COMPONENT}/${REF}" in _step(record, name="Tag the deployed commit")["run"]
 
     roles = _step(plan, id="target")["run"]
-    for env in ENVIRONMENTS:
+    for env in SAMPLES["dynamodb"]["environments"]:
         assert f"role_arn='{env['deploy_role_arn']}'" in roles
 
     policy_check = "python scripts/check_bucket_policy.py --plan-json plan.json"
@@ -541,7 +482,8 @@ def test_monorepo_ci_runs_every_nox_session() -> None:
 # the workflows' own scripts, run for real
 
 
-COMPONENT_FILES = {f"terraform/{c}/main.tf": f"# {c}\n" for c in ("tenants", "products", "campaigns", "backup")}
+DYNAMODB_COMPONENTS = [c["name"] for c in SAMPLES["dynamodb"]["components"]]
+COMPONENT_FILES = {f"terraform/{c}/main.tf": f"# {c}\n" for c in DYNAMODB_COMPONENTS}
 
 
 @pytest.fixture()
@@ -570,7 +512,7 @@ def test_change_detection(docs: dict[str, dict[str, dict[str, Any]]], repo: Path
     }
     two = _commit(repo, {"terraform/backup/main.tf": "# b\n", "terraform/products/main.tf": "# p\n"}, "two")
     assert _detect(docs, repo, tmp_path, BEFORE=tenants, AFTER=two)["components"] == '["products", "backup"]'
-    every = '["tenants", "products", "campaigns", "backup"]'
+    every = json.dumps(DYNAMODB_COMPONENTS)
     tfvars = _commit(repo, {"environments/dev.tfvars": "x = 2\n"}, "tfvars")
     assert _detect(docs, repo, tmp_path, BEFORE=two, AFTER=tfvars)["components"] == every
     module = _commit(repo, {"terraform/modules/table/main.tf": "# m\n"}, "module")
@@ -611,7 +553,7 @@ def _verify(
 
 def test_promotion_verification(docs: dict[str, dict[str, dict[str, Any]]], repo: Path, tmp_path: Path) -> None:
     base = _commit(repo, {**COMPONENT_FILES, "environments/dev.tfvars": "x = 1\n"}, "base")
-    for component in ("tenants", "products", "campaigns", "backup"):
+    for component in DYNAMODB_COMPONENTS:
         _git(repo, "tag", f"deployed/dev/{component}/{base}", base)
     tenants = _commit(repo, {"terraform/tenants/main.tf": "# changed\n"}, "tenants")
 
@@ -636,7 +578,7 @@ def test_promotion_verification(docs: dict[str, dict[str, dict[str, Any]]], repo
     # a shared input (tfvars) changed: every component must be applied again first
     shared = _commit(repo, {"environments/dev.tfvars": "x = 2\n"}, "tfvars")
     result, _, _ = _verify(docs, repo, tmp_path, "sit", shared)
-    assert result.returncode != 0 and "tenants products campaigns backup" in result.stdout
+    assert result.returncode != 0 and " ".join(DYNAMODB_COMPONENTS) in result.stdout
 
     # a tag whose name does not match the commit it points at is ignored
     products = _commit(repo, {"terraform/products/main.tf": "# p\n"}, "products")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from generator.errors import DefinitionError, Finding
+from generator.shipped import validate_templates
 from generator.shipped.validate_schemas import (
     Document,
     LineIndex,
@@ -26,6 +27,7 @@ from generator.shipped.validate_schemas import (
 
 PLATFORM_FILE = "platform.yaml"
 TABLES_DIR = "tables"
+TEMPLATES_DIR = "templates"
 SCHEMA_DIR = "schema"
 
 
@@ -37,6 +39,12 @@ class RawDefinition:
     platform: Document
     tables: tuple[Document, ...]
     table_schema: Mapping[str, Any]
+    catalog: Mapping[str, Any]
+
+    @property
+    def templates_dir(self) -> Path:
+        """The folder with catalog.yaml and the template files."""
+        return self.root / TEMPLATES_DIR
 
 
 def load_yaml(path: Path, display: str) -> Document | Finding:
@@ -103,8 +111,65 @@ def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> l
     return [d for d in docs if d.file not in bad]
 
 
+def _templates(root: Path, problems: list[Finding]) -> Mapping[str, Any]:
+    """The template catalog, after the same checks scripts/validate_templates.py runs in the S3 repo."""
+    directory = root / TEMPLATES_DIR
+    try:
+        found = validate_templates.validate(directory)
+        catalog, _ = validate_templates.load_catalog(directory)
+    except validate_templates.UsageError as exc:
+        problems.append(Finding(str(directory), 0, "", str(exc), "restore the templates folder with its catalog.yaml"))
+        return {}
+    problems.extend(
+        Finding(
+            f.file, f.line, "", f.message.split("; ", 1)[0], f.message.split("; ", 1)[1] if "; " in f.message else ""
+        )
+        for f in found
+    )
+    return catalog if isinstance(catalog, Mapping) else {}
+
+
 def _cross_file(platform: Document, tables: list[Document], problems: list[Finding]) -> None:
     envs = list(platform.data["environments"])
+    if "templates" not in platform.data["buckets"]:
+        problems.append(
+            platform.finding(
+                ["buckets"],
+                "the email templates need a bucket with purpose 'templates'",
+                "add buckets.templates (see the shipped platform.yaml)",
+            )
+        )
+    for purpose in platform.data["buckets"]:
+        for env in envs:
+            for suffix in ("", "-logs", "-dr"):
+                name = platform.data["bucket_name"].replace("{purpose}", purpose + suffix).replace("{env}", env)
+                if len(name) > 63:
+                    problems.append(
+                        platform.finding(
+                            ["buckets", purpose],
+                            f"bucket name {name!r} is longer than S3's 63 characters",
+                            "shorten the purpose or the bucket_name pattern",
+                            key=True,
+                        )
+                    )
+        if purpose + "-logs" in platform.data["buckets"] or purpose + "-dr" in platform.data["buckets"]:
+            problems.append(
+                platform.finding(
+                    ["buckets", purpose],
+                    f"purpose {purpose!r} clashes with the log or DR bucket of another purpose",
+                    "purposes must not end in -logs or -dr",
+                    key=True,
+                )
+            )
+    for doc in tables:
+        if doc.data.get("tableName") == "backup":
+            problems.append(
+                doc.finding(
+                    ["tableName"],
+                    "'backup' is reserved: it is the AWS Backup component of the DynamoDB repo",
+                    "name the table after its domain, e.g. backups_log",
+                )
+            )
     for doc in tables:
         for env in doc.data.get("backup", {}):
             if env not in envs:
@@ -136,8 +201,9 @@ def load_definition(root: Path) -> RawDefinition:
     table_schema = _schema(root, "table.schema.json")
     platform = _platform(root, problems)
     tables = _tables(root, table_schema, problems)
+    catalog = _templates(root, problems)
     if platform is not None:
         _cross_file(platform, tables, problems)
     if problems or platform is None:
         raise DefinitionError(problems)
-    return RawDefinition(root, platform, tuple(tables), table_schema)
+    return RawDefinition(root, platform, tuple(tables), table_schema, catalog)

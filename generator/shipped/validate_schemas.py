@@ -40,7 +40,7 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.pointer or '/'}: {self.message}"
+        text = f"{where}: {self.pointer}: {self.message}" if self.pointer else f"{where}: {self.message}"
         return f"{text}\n    how to fix: {self.hint}" if self.hint else text
 
 

@@ -21,7 +21,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPOS
-from tests.support.deploy import Deployment, deploy, plan_json, read_spec
+from tests.support.deploy import (
+    BACKUP_TAGS_IGNORED,
+    NO_REPLICA,
+    NO_SELECTION,
+    Deployment,
+    deploy,
+    plan_json,
+    read_spec,
+)
 from tests.support.moto import moto_server
 
 pytestmark = pytest.mark.e2e
@@ -31,14 +39,6 @@ SPEC = read_spec(REPO)
 TABLES = sorted(p.stem for p in (REPO / "schemas").glob("*.json") if not p.name.endswith(".schema.json"))
 COMPONENTS = [c["name"] for c in SPEC["components"]]
 
-NO_REPLICA = "locals {\n  replica_regions = [] # moto 5.2.5: replicas never become ACTIVE\n}\n"
-BACKUP_TAGS_IGNORED = "".join(
-    f'resource "{kind}" "{name}" {{\n  lifecycle {{\n    ignore_changes = [tags, tags_all]\n  }}\n}}\n'
-    for kind, name in [("aws_backup_vault", "this"), ("aws_backup_vault", "dr"), ("aws_backup_plan", "this")]
-)
-NO_SELECTION = (
-    'resource "aws_backup_selection" "by_tag" {\n  count = 0 # moto 5.2.5: CreateBackupSelection not implemented\n}\n'
-)
 OVERRIDES = {**{t: NO_REPLICA for t in TABLES}, "backup": BACKUP_TAGS_IGNORED + NO_SELECTION}
 
 # What the customer asked for on every resource (DESIGN.md, the customer's answers Q7.2).

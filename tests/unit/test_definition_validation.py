@@ -225,7 +225,7 @@ def test_invalid_json_is_reported_with_line_and_column(
     path.write_text("\n".join(lines) + "\n")
     code, err = _validate(definition_copy, capsys)
     assert code == 2
-    assert f"{path}:5: /: invalid JSON at line 5 column" in err
+    assert f"{path}:5: invalid JSON at line 5 column" in err
 
 
 def test_duplicate_table_names_are_rejected(definition_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

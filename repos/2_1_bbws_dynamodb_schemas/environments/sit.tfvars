@@ -17,4 +17,3 @@ tags = {
   Owner        = "Tebogo"
   Project      = "BBWS WP Containers"
 }
-

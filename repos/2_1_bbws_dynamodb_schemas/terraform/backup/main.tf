@@ -11,6 +11,9 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:key policy; Resource "*" is this key only, administered by the account root
+  #checkov:skip=CKV_AWS_111:key policy; Resource "*" is this key only, administered by the account root
+  #checkov:skip=CKV_AWS_356:key policy; Resource "*" is this key only, administered by the account root
   statement {
     sid = "AccountAdministers"
     actions = [

@@ -18,4 +18,3 @@ provider "aws" {
     tags = merge(var.tags, { Component = "backup" })
   }
 }
-

@@ -11,4 +11,3 @@ terraform {
   # Partial configuration: bucket, key, region and use_lockfile come from backend/<env>.tfbackend.
   backend "s3" {}
 }
-

@@ -54,4 +54,3 @@ variable "tags" {
   type        = map(string)
   description = "Tags on every resource (the provider adds Component)."
 }
-

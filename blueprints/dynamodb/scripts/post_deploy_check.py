@@ -1,0 +1,1 @@
+../../../generator/shipped/post_deploy_check.py

@@ -1,0 +1,1 @@
+../../../generator/shipped/check_bucket_policy.py

@@ -1,0 +1,1 @@
+../../../generator/shipped/state_rollback.py

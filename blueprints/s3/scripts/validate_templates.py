@@ -1,0 +1,1 @@
+../../../generator/shipped/validate_templates.py

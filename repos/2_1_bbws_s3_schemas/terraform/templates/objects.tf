@@ -1,0 +1,53 @@
+# One object per template file (HTML and plain-text alternative). source_hash makes a changed file a
+# changed object even though SSE-KMS ETags are not content hashes; the sha256 metadata lets the
+# post-deployment check and the Lambdas verify what they read.
+
+locals {
+  template_objects = {
+    "receipts/receipt.html"                            = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "receipts/receipt.txt"                             = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "receipts/receipt_internal.html"                   = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "receipts/receipt_internal.txt"                    = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "receipts/order.html"                              = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "receipts/order.txt"                               = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "receipts/order_internal.html"                     = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "receipts/order_internal.txt"                      = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/order_confirmation_customer.html"   = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/order_confirmation_customer.txt"    = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/order_confirmation_internal.html"   = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/order_confirmation_internal.txt"    = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/payment_confirmation_customer.html" = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/payment_confirmation_customer.txt"  = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/payment_confirmation_internal.html" = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/payment_confirmation_internal.txt"  = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/site_creation_customer.html"        = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/site_creation_customer.txt"         = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "notifications/site_creation_internal.html"        = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "notifications/site_creation_internal.txt"         = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "invoices/invoice.html"                            = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "invoices/invoice.txt"                             = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+    "invoices/invoice_internal.html"                   = { version = "1.0.0", content_type = "text/html; charset=utf-8" }
+    "invoices/invoice_internal.txt"                    = { version = "1.0.0", content_type = "text/plain; charset=utf-8" }
+  }
+}
+
+resource "aws_s3_object" "template" {
+  for_each = local.template_objects
+
+  bucket       = aws_s3_bucket.this.id
+  key          = each.key
+  source       = "${path.module}/../../templates/${each.key}"
+  source_hash  = filesha256("${path.module}/../../templates/${each.key}")
+  content_type = each.value.content_type
+
+  metadata = {
+    template-version = each.value.version
+    sha256           = filesha256("${path.module}/../../templates/${each.key}")
+  }
+
+  # Objects are written only once the bucket enforces encryption and ownership.
+  depends_on = [
+    aws_s3_bucket_server_side_encryption_configuration.this,
+    aws_s3_bucket_ownership_controls.this,
+  ]
+}
