@@ -7,10 +7,12 @@ or interrupted run leaves the previous output as it was.
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
 import os
 import shutil
 import tempfile
+import time
 import tomllib
 import warnings
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,8 @@ from generator.model import DYNAMODB_REPO, S3_REPO, Model
 
 # Files a user may keep inside a generated repo that are not part of the output (terraform init).
 KEPT_NAMES = frozenset({".terraform"})
+LOCK_FILE = ".bbws-gen.lock"
+LOCK_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -133,14 +137,53 @@ def differences(expected: Path, actual: Path) -> list[tuple[str, str]]:
 
 
 @contextmanager
-def _staging(output: Path) -> Iterator[Path]:
-    # Beside the output, so the final rename stays on one filesystem.
+def _locked(output: Path) -> Iterator[None]:
+    """One generate at a time per output folder; a second one waits, then gives up with a clear error."""
     output.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=".bbws-gen-", dir=output))
+    with (output / LOCK_FILE).open("a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise GenerateError(
+                        f"another bbws-gen generate holds {output / LOCK_FILE}",
+                        [f"waited {LOCK_WAIT_SECONDS} s; let it finish (or end it) and run again"],
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _staging(output: Path) -> Iterator[Path]:
+    # Beside the output, so the final renames stay on one filesystem.
+    path = Path(tempfile.mkdtemp(prefix=swap.STAGING_PREFIX, dir=output))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _render_all(root: Path, staging: Path, all_targets: list[Target]) -> Path:
+    template = _stage_template(root, staging)
+    rendered = staging / "rendered"
+    rendered.mkdir()
+    tag = release(root)
+    for target in all_targets:
+        _render(template, target, rendered / target.name, tag)
+    unformatted = terraform.unformatted(rendered)
+    if unformatted:
+        raise GenerateError(
+            "the blueprints rendered Terraform that terraform fmt would change",
+            [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
+            + terraform.fmt_diff(rendered).splitlines(),
+        )
+    return rendered
 
 
 def generate(model: Model, output: Path, docs: Path, check: bool = False) -> list[str]:
@@ -149,38 +192,26 @@ def generate(model: Model, output: Path, docs: Path, check: bool = False) -> lis
     Returns the change lines (empty when the output was already up to date).
     """
     root = project_root()
-    tag = release(root)
     all_targets = targets(model, root, output, docs)
-    with _staging(output) as staging:
-        template = _stage_template(root, staging)
-        rendered = staging / "rendered"
-        rendered.mkdir()
-        for target in all_targets:
-            _render(template, target, rendered / target.name, tag)
-        unformatted = terraform.unformatted(rendered)
-        if unformatted:
-            raise GenerateError(
-                "the blueprints rendered Terraform that terraform fmt would change",
-                [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
-                + terraform.fmt_diff(rendered).splitlines(),
-            )
-        changes: list[str] = []
-        for target in all_targets:
-            changes += [
+    with _locked(output):
+        swap.recover(output, keep=KEPT_NAMES)
+        with _staging(output) as staging:
+            rendered = _render_all(root, staging, all_targets)
+            changes = [
                 f"{target.name}/{name} ({status})"
+                for target in all_targets
                 for name, status in differences(rendered / target.name, target.destination)
             ]
-        if check:
-            if changes:
-                raise DriftError(changes)
-            return []
-        for target in all_targets:
-            # The docs may live on another filesystem than the staging area: stage beside them first.
-            new = rendered / target.name
-            if new.stat().st_dev != target.destination.parent.stat().st_dev:
-                moved = target.destination.parent / f".{target.name}.bbws-gen-new"
-                shutil.rmtree(moved, ignore_errors=True)
-                shutil.copytree(new, moved, symlinks=True)
-                new = moved
-            swap.replace_tree(new, target.destination, keep=KEPT_NAMES)
-        return changes
+            if check:
+                if changes:
+                    raise DriftError(changes)
+                return []
+            for target in all_targets:
+                target.destination.parent.mkdir(parents=True, exist_ok=True)
+                if target.destination.parent.stat().st_dev != staging.stat().st_dev:
+                    raise GenerateError(
+                        f"{target.destination} is on another filesystem than {output}",
+                        ["keep --output and --docs on one filesystem, so the swap stays atomic"],
+                    )
+            swap.commit(staging, [(rendered / t.name, t.destination) for t in all_targets], keep=KEPT_NAMES)
+            return changes

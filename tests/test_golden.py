@@ -25,7 +25,12 @@ def _bbws_gen(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _tree(path: Path) -> dict[str, bytes]:
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    """Every generated file under ``path`` (the lock file beside the repos is not output)."""
+    return {
+        p.relative_to(path).as_posix(): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != render.LOCK_FILE
+    }
 
 
 def test_committed_repos_match_the_blueprints() -> None:

@@ -120,12 +120,11 @@ def _templates(root: Path, problems: list[Finding]) -> Mapping[str, Any]:
     except validate_templates.UsageError as exc:
         problems.append(Finding(str(directory), 0, "", str(exc), "restore the templates folder with its catalog.yaml"))
         return {}
-    problems.extend(
-        Finding(
-            f.file, f.line, "", f.message.split("; ", 1)[0], f.message.split("; ", 1)[1] if "; " in f.message else ""
-        )
-        for f in found
-    )
+    for finding in found:
+        # The validator names files relative to the folder's parent; name them as the user passed them.
+        file = str(directory.parent / finding.file) if directory.is_absolute() else finding.file
+        message, _, hint = finding.message.partition("; ")
+        problems.append(Finding(file, finding.line, "", message, hint))
     return catalog if isinstance(catalog, Mapping) else {}
 
 

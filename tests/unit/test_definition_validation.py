@@ -80,11 +80,11 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
         "declares 'email' as N, but attributes declare it as S",
         "/globalSecondaryIndexes/0/partitionKey/type",
     ),
-    ("table-name-short", lambda t: t.update(tableName="ab"), "is too short", "/tableName"),
+    ("table-name-short", lambda t: t.update(tableName="ab"), "is shorter than 3 characters", "/tableName"),
     (
         "index-name-chars",
         lambda t: t["globalSecondaryIndexes"][0].update(indexName="Email Index"),
-        "does not match",
+        "does not match the pattern",
         "/globalSecondaryIndexes/0/indexName",
     ),
     (
@@ -92,7 +92,7 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
         lambda t: t["globalSecondaryIndexes"].extend(
             _gsi(f"Extra{i}", ("email", "S"), ("id", "S") if i % 2 else ("dateCreated", "S")) for i in range(18)
         ),
-        "is too long",
+        "items, but at most",
         "/globalSecondaryIndexes",
     ),
     (
@@ -103,7 +103,7 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
                 for i, n in enumerate(["email", "status", "organizationName", "destinationEmail", "id", "dateCreated"])
             ]
         ),
-        "is too long",
+        "items, but at most",
         "/localSecondaryIndexes",
     ),
     (

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -53,11 +54,16 @@ class LineIndex:
     """Maps JSON pointers of a JSON or YAML document to 1-based line numbers."""
 
     def __init__(self, text: str) -> None:
+        self._text = text
+
+    @functools.cached_property
+    def _root(self) -> yaml.Node | None:
+        """The composed document, built on first use (only files with findings need lines)."""
         try:
-            self._root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+            return yaml.compose(self._text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError:
             # JSON that YAML cannot read (rare: tabs in odd places) only loses line numbers.
-            self._root = None
+            return None
 
     def line(self, path: Sequence[Any], key: bool = False) -> int:
         """Line of the value at ``path`` (or of its key, when ``key``), 0 when unknown."""
@@ -124,6 +130,28 @@ def _hint_from_parent(schema: Mapping[str, Any], error: ValidationError) -> str:
     return str(node.get("x-hint", "")) if isinstance(node, Mapping) else ""
 
 
+def _message(error: ValidationError, path: Sequence[Any]) -> str:
+    """A plain-words message for one schema violation (jsonschema's own quote Python reprs)."""
+    value, bound = json.dumps(error.instance), cast(Any, error.validator_value)
+    if error.validator in ("maxItems", "minItems") and isinstance(error.instance, list):
+        limit = "at most" if error.validator == "maxItems" else "at least"
+        return f"{len(error.instance)} items, but {limit} {bound} are allowed"
+    if error.validator == "minLength":
+        return f"{value} is shorter than {bound} characters"
+    if error.validator == "maxLength":
+        return f"{value} is longer than {bound} characters"
+    if error.validator == "pattern":
+        return f"{value} does not match the pattern {bound}"
+    if error.validator == "type":
+        return f"{value} is not of type {bound}"
+    if error.validator == "enum":
+        field = f"{path[-1]} " if path and isinstance(path[-1], str) else ""
+        return f"{field}{value} is not allowed (allowed: {', '.join(json.dumps(v) for v in bound)})"
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required but missing")
+    return error.message
+
+
 def schema_findings(doc: Document, schema: Mapping[str, Any]) -> list[Finding]:
     """Every JSON Schema violation of ``doc``, with the nearest valid key suggested for unknown keys."""
     findings: list[Finding] = []
@@ -144,14 +172,7 @@ def schema_findings(doc: Document, schema: Mapping[str, Any]) -> list[Finding]:
                 doc.finding([*path, error.instance], f"key {error.instance!r} is not allowed here", hint, key=True)
             )
             continue
-        if error.validator == "enum":
-            allowed_values = ", ".join(json.dumps(v) for v in error.validator_value)
-            field = f"{path[-1]} " if path and isinstance(path[-1], str) else ""
-            message = f"{field}{json.dumps(error.instance)} is not allowed (allowed: {allowed_values})"
-        elif error.validator == "required":
-            message = error.message.replace("is a required property", "is required but missing")
-        else:
-            message = error.message
+        message = _message(error, path)
         findings.append(doc.finding(path, message, _hint_from_schema(error)))
     return findings
 
@@ -192,7 +213,8 @@ def _key_rules(doc: Document) -> Iterator[Finding]:
                     f"index {name} uses key attribute {key['name']!r}, which is not declared in attributes",
                     f'add {{"name": "{key["name"]}", "type": "{key["type"]}"}} to attributes, or fix the name',
                 )
-            elif declared[key["name"]] != key["type"]:
+            elif declared[key["name"]] != key["type"] and key["type"] in KEY_TYPES:
+                # (a key type outside S/N/B is reported once, by the schema)
                 yield doc.finding(
                     [kind, i, role, "type"],
                     f"index {name} declares {key['name']!r} as {key['type']}, but attributes declare it as "
@@ -336,6 +358,7 @@ def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any]) -> l
         found = schema_findings(doc, schema) + semantic_findings(doc)
         name = doc.data.get("tableName") if isinstance(doc.data, Mapping) else None
         if isinstance(name, str):
+            name_is_valid = not any(f.pointer == "/tableName" for f in found)
             if name in owners:
                 found.append(
                     doc.finding(
@@ -346,7 +369,7 @@ def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any]) -> l
                 )
             owners.setdefault(name, doc.file)
             stem = Path(doc.file).name.removesuffix(".json")
-            if stem != name:
+            if stem != name and name_is_valid:
                 found.append(
                     doc.finding(
                         ["tableName"],
