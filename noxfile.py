@@ -69,7 +69,14 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def bench(session: nox.Session) -> None:
-    """Time generate on the shipped definition (median of several runs)."""
+def split(session: nox.Session) -> None:
+    """Split each generated repo into a standalone git repo under build/split (copier update points at origin)."""
     _install(session)
-    session.run("python", "-m", "generator.bench", *session.posargs)
+    session.run("bbws-gen", "split", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Timings of generate, check and static validation against the goals (medians of several runs)."""
+    _install(session, "test")
+    session.run("python", "-m", "generator.bench", "--static", *session.posargs)

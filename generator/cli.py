@@ -21,6 +21,7 @@ def _default_root() -> Path:
 def _parser() -> argparse.ArgumentParser:
     root = _default_root()
     parser = argparse.ArgumentParser(prog="bbws-gen", description="Generate the BBWS schema repos.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print problems and results only (for CI)")
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="render both repos from the definition")
     gen.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
@@ -29,6 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing each differing file")
     val = sub.add_parser("validate", help="validate the definition only")
     val.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
+    onboard = sub.add_parser("onboard", help="add a table or an email template through a questionnaire")
+    onboard.add_argument("kind", choices=["table", "template"], help="what to add")
+    onboard.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
+    onboard.add_argument("--answers", type=Path, help="YAML/JSON answers file: run without prompts")
+    onboard.add_argument("--no-generate", action="store_true", help="write the definition files only")
+    split = sub.add_parser("split", help="turn each generated repo into a standalone git repository")
+    split.add_argument("--output", type=Path, default=root / "repos", help="folder that holds the repos")
+    split.add_argument("--into", type=Path, default=root / "build" / "split", help="where the split repos go")
+    split.add_argument(
+        "--remote",
+        default=None,
+        help="URL of the monorepo that split repos' `copier update` uses (default: this checkout's origin)",
+    )
     return parser
 
 
@@ -44,14 +58,28 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep its code
         return int(exc.code or 0)
+    if args.command == "onboard":
+        from generator.onboard import onboard
+
+        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate)
+    if args.command == "split":
+        from generator.split import split
+
+        return split(args.output, args.into, args.remote)
+
+    def report(message: str) -> None:
+        if not args.quiet:
+            print(f"bbws-gen: {message}", file=sys.stderr)
+
     try:
+        report(f"validating the definition in {args.definition}")
         model = build_model(load_definition(args.definition))
         if args.command == "validate":
             print(f"definition {args.definition} is valid ({len(model.tables)} tables)")
             return EXIT_OK
         from generator.render import generate  # copier is heavy; validate does not need it
 
-        changes = generate(model, args.output, args.docs, check=args.check)
+        changes = generate(model, args.output, args.docs, check=args.check, report=report)
     except DefinitionError as error:
         _print_problems(error)
         return EXIT_INVALID

@@ -15,7 +15,7 @@ import tempfile
 import time
 import tomllib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,10 +93,31 @@ def _stage_template(root: Path, into: Path) -> Path:
     return template
 
 
+@contextmanager
+def _untracked_destination() -> Iterator[None]:
+    """Skip Copier's per-file `git config` probe while rendering into a fresh staging folder.
+
+    Copier syncs executable bits into the destination's git index, spawning git once per file; the
+    staging folder's files are never tracked (a no-op by Copier's own rules), and the probe cost
+    0.3 s of a 1.3 s generate here. Only private API is touched, so it is skipped when absent.
+    """
+    from copier._main import Worker
+
+    original = getattr(Worker, "_sync_git_index_executable_bit", None)
+    if original is None:
+        yield
+        return
+    Worker._sync_git_index_executable_bit = lambda self, dst_relpath, src_mode: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Worker._sync_git_index_executable_bit = original  # type: ignore[method-assign]
+
+
 def _render(template: Path, target: Target, destination: Path, release_tag: str) -> None:
     from copier import run_copy  # imported late: copier is slow to import and `validate` never needs it
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _untracked_destination():
         warnings.simplefilter("ignore")
         try:
             run_copy(
@@ -169,13 +190,19 @@ def _staging(output: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _render_all(root: Path, staging: Path, all_targets: list[Target]) -> Path:
+def _quiet(message: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+def _render_all(root: Path, staging: Path, all_targets: list[Target], report: Callable[[str], None]) -> Path:
     template = _stage_template(root, staging)
     rendered = staging / "rendered"
     rendered.mkdir()
     tag = release(root)
     for target in all_targets:
+        report(f"rendering {target.name} (blueprint {target.blueprint})")
         _render(template, target, rendered / target.name, tag)
+    report("checking that the rendered Terraform is fmt-clean")
     unformatted = terraform.unformatted(rendered)
     if unformatted:
         raise GenerateError(
@@ -186,7 +213,9 @@ def _render_all(root: Path, staging: Path, all_targets: list[Target]) -> Path:
     return rendered
 
 
-def generate(model: Model, output: Path, docs: Path, check: bool = False) -> list[str]:
+def generate(
+    model: Model, output: Path, docs: Path, check: bool = False, report: Callable[[str], None] = _quiet
+) -> list[str]:
     """Render every target; in check mode raise :class:`DriftError` on differences, else swap them in.
 
     Returns the change lines (empty when the output was already up to date).
@@ -196,7 +225,7 @@ def generate(model: Model, output: Path, docs: Path, check: bool = False) -> lis
     with _locked(output):
         swap.recover(output, keep=KEPT_NAMES)
         with _staging(output) as staging:
-            rendered = _render_all(root, staging, all_targets)
+            rendered = _render_all(root, staging, all_targets, report)
             changes = [
                 f"{target.name}/{name} ({status})"
                 for target in all_targets
@@ -213,5 +242,6 @@ def generate(model: Model, output: Path, docs: Path, check: bool = False) -> lis
                         f"{target.destination} is on another filesystem than {output}",
                         ["keep --output and --docs on one filesystem, so the swap stays atomic"],
                     )
+            report(f"swapping the new trees into {output} and {docs}")
             swap.commit(staging, [(rendered / t.name, t.destination) for t in all_targets], keep=KEPT_NAMES)
             return changes

@@ -57,7 +57,8 @@ resource "aws_kms_key" "table" {
 }
 
 resource "aws_kms_alias" "table" {
-  name          = "alias/bbws-dynamodb-${local.table_name}-${var.environment}"
+  # KMS aliases allow no dots; DynamoDB table names may have them.
+  name          = "alias/bbws-dynamodb-${replace(local.table_name, ".", "-")}-${var.environment}"
   target_key_id = aws_kms_key.table.key_id
 }
 

@@ -1,0 +1,54 @@
+"""The terminal side of the questionnaire: questionary prompts, each validated as it is answered.
+
+Every prompt takes a ``check`` that returns None or the rule the answer breaks; questionary shows that
+message under the prompt and keeps the answer editable, so the user gets a second chance without
+retyping. Ctrl-C raises KeyboardInterrupt and Ctrl-D (on an empty line) EOFError: the caller aborts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import questionary
+from questionary import Choice
+
+Check = Callable[[str], str | None]
+
+
+class Prompter:
+    """Asks one question at a time on the terminal; the only place that talks to questionary."""
+
+    def say(self, text: str = "") -> None:
+        """Show a line of text between questions."""
+        print(text, flush=True)
+
+    def text(self, message: str, *, default: str = "", check: Check | None = None, instruction: str = "") -> str:
+        """A free-text answer, stripped, that passes ``check``."""
+
+        def validate(value: str) -> bool | str:
+            if check is None:
+                return True
+            problem = check(value.strip())
+            return True if problem is None else problem
+
+        answer: Any = questionary.text(
+            message, default=default, validate=validate, instruction=instruction or None
+        ).unsafe_ask()
+        return str(answer).strip()
+
+    def choose(self, message: str, choices: Sequence[tuple[str, str]], default: str) -> str:
+        """One of ``choices`` (value, description), picked with the arrow keys or the shown shortcut."""
+        options = [Choice(value, value=value, description=description or None) for value, description in choices]
+        answer: Any = questionary.select(
+            message,
+            choices=options,
+            default=default if any(value == default for value, _ in choices) else None,
+            use_shortcuts=len(options) <= 36,
+        ).unsafe_ask()
+        return str(answer)
+
+    def confirm(self, message: str, default: bool) -> bool:
+        """A yes/no answer (y or n answers at once, Enter takes the default)."""
+        answer: Any = questionary.confirm(message, default=default).unsafe_ask()
+        return bool(answer)
