@@ -70,6 +70,7 @@ def run(
     cwd: Path,
     env: Mapping[str, str],
     ok: Sequence[int] = (0,),
+    timeout: float = 900,
 ) -> subprocess.CompletedProcess[str]:
     """Run terraform with ``args`` in ``cwd``; fail with its output when the exit code is not in ``ok``."""
     result = subprocess.run(
@@ -79,6 +80,8 @@ def run(
         capture_output=True,
         text=True,
         check=False,
+        # An emulator error can leave the provider retrying for a long time; fail the test instead.
+        timeout=timeout,
     )
     if result.returncode not in ok:
         raise AssertionError(

@@ -16,8 +16,9 @@ What it does, in order:
 2. lists the versions of the state object, newest first, with each version's serial and lineage
    (``*`` marks the current version, ``>`` the one to restore);
 3. refuses while Terraform's S3 lock object ``<key>.tflock`` exists (naming who holds it), unless
-   ``--ignore-lock``; otherwise takes that lock itself for the duration of the restore, so no apply can
-   write the state in between;
+   ``--ignore-lock`` (which leaves that lock in place: release it with ``terraform force-unlock``);
+   otherwise takes that lock itself (create-if-absent, as Terraform does) for the duration of the
+   restore, and checks the current version did not change meanwhile, so no apply interleaves;
 4. resolves ``previous`` to the version just before the current one, and refuses a version whose
    lineage differs from the current state's: that is another state, not an older one of this state;
 5. prints the current version id and copies the current content to
@@ -41,8 +42,9 @@ backend with ``use_lockfile``, tested end to end against a moto server):
   made them (v2) plan shows "No changes"; ``plan -refresh-only`` shows them as "Objects have changed
   outside of Terraform"; against the earlier code (v1, i.e. after reverting the commit) plan shows them
   as changes to make (the GSI is planned for removal), and applying that works;
-- resources the rolled-back apply created are not in the restored state at all: plan proposes to create
-  them again, which fails with "already exists" until they are imported or deleted;
+- (by Terraform's design, not exercised in the test) resources the rolled-back apply created are not in
+  the restored state at all: plan proposes to create them again, and that apply fails because they
+  already exist, until they are imported (``terraform import``) or deleted;
 - rolling the state back changes nothing in AWS; only the reviewed plan/apply that follows does.
 
 A backend configured with ``dynamodb_table`` (the legacy lock) also keeps an MD5 digest of the state in
@@ -63,7 +65,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 import yaml
@@ -86,7 +88,8 @@ class Refused(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's signature is NoReturn; raising keeps main() in charge
+    def error(self, message: str) -> NoReturn:
+        # argparse prints and exits; raising instead lets main() return 2 like every other usage error.
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
 
 
@@ -444,6 +447,10 @@ def rollback(args: argparse.Namespace) -> int:
     lock_id = None if lock is not None else acquire_lock(s3, backend, target.version_id)
     try:
         if current is not None and backup_key is not None:
+            # An apply may have written the state between the listing above and taking the lock.
+            latest = str(s3.head_object(Bucket=backend.bucket, Key=backend.key).get("VersionId"))
+            if latest != current.version_id:
+                raise Refused(f"{backend.url} changed while this ran (now version {latest}); run it again")
             s3.copy_object(
                 Bucket=backend.bucket,
                 Key=backup_key,

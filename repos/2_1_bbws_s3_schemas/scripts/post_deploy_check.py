@@ -19,9 +19,9 @@ repo itself: ``.copier-answers.yml`` (environments, components, tags, backups, b
   Environment, Project, Owner, CostCenter, ManagedBy, Component and BackupPolicy with their values;
 - ``backup`` (DynamoDB repo): the plan ``bbws-dynamodb-<env>``, its rule, vault, schedule, retention and
   the copy to the DR region where the environment replicates;
-- a bucket (S3 repo): versioning, default encryption aws:kms, all four public access blocks,
-  BucketOwnerEnforced, the TLS-only Deny in the bucket policy, noncurrent versions expiring, access
-  logging; for the templates bucket every template object (HTML and plain text): present, content type,
+- a bucket (S3 repo): the mandatory tags, versioning, default encryption aws:kms, all four public
+  access blocks, BucketOwnerEnforced, the TLS-only Deny in the bucket policy, noncurrent versions
+  expiring, access logging; for the templates bucket every template object (HTML and plain text): present, content type,
   ``template-version`` metadata, ``sha256`` metadata and the object's own bytes equal to the local file.
 
 Prints one row per check (check, component, expected, actual, OK/FAIL), then every failure in full.
@@ -38,7 +38,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 import yaml
@@ -59,7 +59,8 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's signature is NoReturn; raising keeps main() in charge
+    def error(self, message: str) -> NoReturn:
+        # argparse prints and exits; raising instead lets main() return 2 like every other usage error.
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
 
 
@@ -503,7 +504,18 @@ def check_bucket(clients: Clients, spec: Mapping[str, Any], env: Mapping[str, An
                 "access logging", "enabled", f"enabled (to {target})" if target else "disabled", ok=bool(target)
             )
 
+    def tags() -> None:
+        try:
+            tag_set = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        except ClientError as exc:
+            if not _missing(exc, "NoSuchTagSet"):
+                raise
+            tag_set = []
+        policy = str(env.get("tags", {}).get("BackupPolicy") or env["backup"]["policy"])
+        _check_tags(report, expected_tags(env, name, policy), {t["Key"]: t["Value"] for t in tag_set})
+
     for check, expected, probe in (
+        ("tags", "readable", tags),
         ("versioning", "Enabled", versioning),
         ("default encryption", "aws:kms", encryption),
         ("public access block", "all four true", public_access),
