@@ -6,7 +6,9 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "check", "tests", "e2e", "validate"]
+nox.options.sessions = ["lint", "check", "tests", "e2e", "validate", "docs", "preview"]
+# Need node (diagrams) or Chromium (previews): run in their own sessions.
+TOOL_TESTS = ["--ignore=tests/test_diagrams.py", "--ignore=tests/test_runbooks.py", "--ignore=tests/test_preview.py"]
 nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "venv"
 
@@ -38,14 +40,15 @@ def check(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit, golden and static tests (everything but the emulator runs)."""
     _install(session, "test", "lint")
-    session.run("pytest", "-m", "not e2e", *session.posargs)
+    session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """Apply the generated Terraform to a moto server on 127.0.0.1 and check what it built."""
     _install(session, "test")
-    session.run("pytest", "-m", "e2e", *session.posargs)
+    # One worker per test file: each file's fixtures apply to their own moto servers.
+    session.run("pytest", "-m", "e2e", "-n", "3", "--dist", "loadfile", *TOOL_TESTS, *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -59,6 +62,22 @@ def validate(session: nox.Session) -> None:
     directories = [arg for root in roots for arg in ("--directory", root)]
     # --skip-download: no network needed; every skip in the code carries its reason.
     session.run("checkov", *directories, "--framework", "terraform", "--compact", "--quiet", "--skip-download")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Parse every Mermaid diagram (mermaid's own parser, jsdom) and run every runnable runbook example on moto."""
+    _install(session, "test")
+    session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
+    session.run("pytest", "-n", "2", "tests/test_diagrams.py", "tests/test_runbooks.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def preview(session: nox.Session) -> None:
+    """Render every email template with its sample to HTML and PNG: build/previews/index.html (needs Chromium)."""
+    _install(session, "test")
+    session.run("python", "-m", "generator.preview", *session.posargs)
+    session.run("pytest", "tests/test_preview.py")
 
 
 @nox.session(python=PYTHON)

@@ -55,10 +55,13 @@ def _table(table: Table) -> dict[str, Any]:
         "key_attributes": [_key(k) for k in table.key_attributes],
         "global_indexes": [_index(i) for i in table.global_indexes],
         "local_indexes": [_index(i) for i in table.local_indexes],
+        "capacity_mode": table.document.get("capacityMode", "ON_DEMAND"),
+        "attributes": list(table.document.get("attributes", [])),
         "ttl_attribute": table.ttl_attribute,
         "stream_view_type": table.stream_view_type,
         "pitr": table.pitr,
         "backup": dict(table.backup),
+        "kms_aliases": dict(table.kms_aliases),
         # The schema file points at the meta-schema shipped beside it in the generated repo.
         "document": {**table.document, "$schema": "./table.schema.json"},
     }
@@ -79,6 +82,9 @@ def _environment(env: Environment) -> dict[str, Any]:
             "policy": env.backup_policy,
             "schedule": env.backup_schedule,
             "retention_days": env.backup_retention_days,
+            "vault": env.backup_vault,
+            "dr_vault": f"{env.backup_vault}-dr" if env.dr_replication else None,
+            "role": env.backup_role,
         },
         "tags": dict(env.tags),
     }

@@ -60,6 +60,7 @@ class Table:
     stream_view_type: str | None
     pitr: bool
     backup: Mapping[str, bool]
+    kms_aliases: Mapping[str, str]
     document: Mapping[str, Any]
 
     @property
@@ -92,6 +93,8 @@ class Environment:
     backup_policy: str
     backup_schedule: str
     backup_retention_days: int
+    backup_vault: str
+    backup_role: str
     tags: Mapping[str, str]
 
 
@@ -182,6 +185,10 @@ def _table(doc: Mapping[str, Any], env_names: tuple[str, ...]) -> Table:
         stream_view_type=streams.get("viewType") if streams.get("enabled") else None,
         pitr=doc.get("pitr", {"enabled": True})["enabled"],
         backup=frozen_map({env: bool(backup.get(env, True)) for env in env_names}),
+        # KMS aliases allow no dots, table names may have them.
+        kms_aliases=frozen_map(
+            {env: f"alias/bbws-dynamodb-{doc['tableName'].replace('.', '-')}-{env}" for env in env_names}
+        ),
         document=doc,
     )
 
@@ -209,6 +216,9 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
                 backup_policy=policy,
                 backup_schedule=BACKUP_SCHEDULES[backup["frequency"]],
                 backup_retention_days=backup["retention_days"],
+                # AWS Backup vault and plan share this name; the DR vault adds "-dr".
+                backup_vault=f"bbws-dynamodb-{name}",
+                backup_role=f"bbws-dynamodb-{name}-backup",
                 tags=frozen_map(tags),
             )
         )

@@ -51,8 +51,10 @@ def _generate_cmd(definition: Path, out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def changed_definition(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, bytes]]]:
-    """A definition whose output differs in every tree, and that new output."""
+def changed_definition(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, dict[str, bytes]], float]:
+    """A definition whose output differs in every tree, that new output, and how long generating it took."""
     definition = tmp_path_factory.mktemp("def") / "definition"
     shutil.copytree(DEFINITION, definition)
     platform = definition / "platform.yaml"
@@ -62,14 +64,16 @@ def changed_definition(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     )
     (definition / "tables" / "leads.json").write_text(table)
     expected = tmp_path_factory.mktemp("expected")
+    start = time.monotonic()
     assert subprocess.run(_generate_cmd(definition, expected), capture_output=True, check=False).returncode == 0
-    return definition, {tree: _snapshot(expected / tree) for tree in TREES}
+    duration = time.monotonic() - start
+    return definition, {tree: _snapshot(expected / tree) for tree in TREES}, duration
 
 
 def test_sigkill_at_any_point_leaves_old_or_new_trees(
-    tmp_path: Path, changed_definition: tuple[Path, dict[str, dict[str, bytes]]]
+    tmp_path: Path, changed_definition: tuple[Path, dict[str, dict[str, bytes]], float]
 ) -> None:
-    definition, new = changed_definition
+    definition, new, duration = changed_definition
     old = {"repos/" + p.name: _snapshot(p) for p in REPOS.iterdir() if p.is_dir()} | {"docs": _snapshot(DOCS)}
     assert all(old[t] != new[t] for t in TREES), "the change must touch every tree"
     out = tmp_path / "out"
@@ -78,7 +82,8 @@ def test_sigkill_at_any_point_leaves_old_or_new_trees(
     for _ in range(KILLS):
         _reset(out)
         process = subprocess.Popen(_generate_cmd(definition, out), cwd=ROOT)
-        time.sleep(rng.uniform(0.2, 2.0))
+        # Spread the kills over a whole run as long as this machine takes now (busy CI is slower).
+        time.sleep(rng.uniform(0.1, 1.15) * duration)
         process.send_signal(signal.SIGKILL)
         process.wait()
         states = []

@@ -121,3 +121,11 @@ def test_template_files_are_copied_verbatim_from_the_definition() -> None:
 def test_every_generated_text_file_ends_with_exactly_one_newline() -> None:
     for name, content in _tree(REPOS).items():
         assert content.endswith(b"\n") and not content.endswith(b"\n\n"), name
+
+
+def test_readme_installs_the_nox_pinned_in_pyproject() -> None:
+    """The README's first command and CI install the same nox (pinned once, in pyproject.toml)."""
+    import tomllib
+
+    pin = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"][0]
+    assert f'"{pin}"' in (ROOT / "README.md").read_text()

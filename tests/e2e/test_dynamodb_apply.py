@@ -147,7 +147,7 @@ def test_backup_plan_selects_tables_by_policy_tag(deployed: Deployment) -> None:
     env = _env(deployed.env)
     backup = deployed.server.client("backup")
     plans = {p["BackupPlanName"]: p["BackupPlanId"] for p in backup.list_backup_plans()["BackupPlansList"]}
-    plan = backup.get_backup_plan(BackupPlanId=plans[f"bbws-dynamodb-{deployed.env}"])["BackupPlan"]
+    plan = backup.get_backup_plan(BackupPlanId=plans[env["backup"]["vault"]])["BackupPlan"]
     (rule,) = plan["Rules"]
     assert rule["ScheduleExpression"] == env["backup"]["schedule"]
     assert rule["Lifecycle"]["DeleteAfterDays"] == env["backup"]["retention_days"]

@@ -3,7 +3,18 @@
 # environment replicates to the DR region, every recovery point is copied to a vault there.
 
 locals {
-  name = "bbws-dynamodb-${var.environment}"
+  vault_names = {
+    dev  = "bbws-dynamodb-dev"
+    prod = "bbws-dynamodb-prod"
+    sit  = "bbws-dynamodb-sit"
+  }
+  role_names = {
+    dev  = "bbws-dynamodb-dev-backup"
+    prod = "bbws-dynamodb-prod-backup"
+    sit  = "bbws-dynamodb-sit-backup"
+  }
+
+  name = local.vault_names[var.environment]
 }
 
 data "aws_caller_identity" "current" {}
@@ -115,7 +126,7 @@ data "aws_iam_policy_document" "assume_backup" {
 }
 
 resource "aws_iam_role" "backup" {
-  name               = "${local.name}-backup"
+  name               = local.role_names[var.environment]
   assume_role_policy = data.aws_iam_policy_document.assume_backup.json
 }
 

@@ -5,6 +5,11 @@ locals {
   table_name      = "tenants"
   replica_regions = var.dr_replication ? [var.dr_region] : []
   backup_enabled  = { dev = true, prod = true, sit = true }
+  kms_aliases = {
+    dev  = "alias/bbws-dynamodb-tenants-dev"
+    prod = "alias/bbws-dynamodb-tenants-prod"
+    sit  = "alias/bbws-dynamodb-tenants-sit"
+  }
 }
 
 data "aws_caller_identity" "current" {}
@@ -57,8 +62,7 @@ resource "aws_kms_key" "table" {
 }
 
 resource "aws_kms_alias" "table" {
-  # KMS aliases allow no dots; DynamoDB table names may have them.
-  name          = "alias/bbws-dynamodb-${replace(local.table_name, ".", "-")}-${var.environment}"
+  name          = local.kms_aliases[var.environment]
   target_key_id = aws_kms_key.table.key_id
 }
 
