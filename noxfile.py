@@ -1,24 +1,87 @@
-"""Sessions for generating, checking and testing the BBWS schema repos. `nox` runs the CI set."""
+"""Sessions for generating, checking and testing the BBWS schema repos.
+
+`nox` (no arguments) runs `ci`: every check below, one after another, in one environment, so a fresh
+machine installs the pinned tools once. Each check is also a session of its own for a laptop.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "check", "tests", "e2e", "validate", "docs", "preview"]
-# Need node (diagrams) or Chromium (previews): run in their own sessions.
-TOOL_TESTS = ["--ignore=tests/test_diagrams.py", "--ignore=tests/test_runbooks.py", "--ignore=tests/test_preview.py"]
+nox.options.sessions = ["ci"]
 nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
+# Need node (diagrams) or Chromium (previews): run in their own steps.
+TOOL_TESTS = ["--ignore=tests/test_diagrams.py", "--ignore=tests/test_runbooks.py", "--ignore=tests/test_preview.py"]
 
 
 def _install(session: nox.Session, *extras: str) -> None:
     # Every pin lives in pyproject.toml; sessions only choose which extras they need.
     target = f".[{','.join(extras)}]" if extras else "."
     session.install("-e", target)
+
+
+def _lint(session: nox.Session) -> None:
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+
+
+def _check(session: nox.Session) -> None:
+    session.run("bbws-gen", "validate")
+    session.run("bbws-gen", "generate", "--check")
+
+
+def _tests(session: nox.Session, *args: str) -> None:
+    session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *args)
+
+
+def _e2e(session: nox.Session, *args: str) -> None:
+    # One worker per test file: each file's fixtures apply to their own moto servers.
+    session.run("pytest", "-m", "e2e", "-n", "3", "--dist", "loadfile", *TOOL_TESTS, *args)
+
+
+def _validate(session: nox.Session) -> None:
+    dynamodb, s3 = "repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas"
+    session.run("python", f"{dynamodb}/scripts/validate_schemas.py", f"{dynamodb}/schemas")
+    session.run("python", f"{s3}/scripts/validate_templates.py", f"{s3}/templates")
+    roots = sorted(str(p.parent) for p in Path("repos").glob("*/terraform/*/versions.tf"))
+    directories = [arg for root in roots for arg in ("--directory", root)]
+    # --skip-download: no network needed; every skip in the code carries its reason.
+    session.run("checkov", *directories, "--framework", "terraform", "--compact", "--quiet", "--skip-download")
+
+
+def _docs(session: nox.Session, *args: str) -> None:
+    session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
+    session.run("pytest", "-n", "2", "tests/test_diagrams.py", "tests/test_runbooks.py", *args)
+
+
+def _preview(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "generator.preview", *args)
+    session.run("pytest", "tests/test_preview.py")
+
+
+CI_STEPS: list[tuple[str, Callable[[nox.Session], None]]] = [
+    ("lint", _lint),
+    ("check", _check),
+    ("tests", _tests),
+    ("e2e", _e2e),
+    ("validate", _validate),
+    ("docs", _docs),
+    ("preview", _preview),
+]
+
+
+@nox.session(python=PYTHON)
+def ci(session: nox.Session) -> None:
+    """Everything CI runs (lint, check, tests, e2e, validate, docs, preview) in one environment."""
+    _install(session, "test", "lint", "security")
+    for name, step in CI_STEPS:
+        session.log(f"--- {name}")
+        step(session)
 
 
 @nox.session(python=PYTHON)
@@ -32,52 +95,42 @@ def generate(session: nox.Session) -> None:
 def check(session: nox.Session) -> None:
     """Fail if the committed repos differ from what the definition and blueprints produce."""
     _install(session)
-    session.run("bbws-gen", "validate")
-    session.run("bbws-gen", "generate", "--check")
+    _check(session)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit, golden and static tests (everything but the emulator runs)."""
     _install(session, "test", "lint")
-    session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *session.posargs)
+    _tests(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """Apply the generated Terraform to a moto server on 127.0.0.1 and check what it built."""
     _install(session, "test")
-    # One worker per test file: each file's fixtures apply to their own moto servers.
-    session.run("pytest", "-m", "e2e", "-n", "3", "--dist", "loadfile", *TOOL_TESTS, *session.posargs)
+    _e2e(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def validate(session: nox.Session) -> None:
     """The generated repos' own validators, and checkov on every Terraform root (zero unskipped failures)."""
     _install(session, "test", "security")
-    dynamodb, s3 = "repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas"
-    session.run("python", f"{dynamodb}/scripts/validate_schemas.py", f"{dynamodb}/schemas")
-    session.run("python", f"{s3}/scripts/validate_templates.py", f"{s3}/templates")
-    roots = sorted(str(p.parent) for p in Path("repos").glob("*/terraform/*/versions.tf"))
-    directories = [arg for root in roots for arg in ("--directory", root)]
-    # --skip-download: no network needed; every skip in the code carries its reason.
-    session.run("checkov", *directories, "--framework", "terraform", "--compact", "--quiet", "--skip-download")
+    _validate(session)
 
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Parse every Mermaid diagram (mermaid's own parser, jsdom) and run every runnable runbook example on moto."""
     _install(session, "test")
-    session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
-    session.run("pytest", "-n", "2", "tests/test_diagrams.py", "tests/test_runbooks.py", *session.posargs)
+    _docs(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def preview(session: nox.Session) -> None:
     """Render every email template with its sample to HTML and PNG: build/previews/index.html (needs Chromium)."""
     _install(session, "test")
-    session.run("python", "-m", "generator.preview", *session.posargs)
-    session.run("pytest", "tests/test_preview.py")
+    _preview(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
