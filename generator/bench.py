@@ -9,6 +9,8 @@ with nothing changed; copying the output tree (the floor generate cannot beat); 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shutil
 import statistics
 import subprocess
@@ -66,7 +68,9 @@ def _generate(definition: Path, out: Path, check: bool = False) -> Callable[[], 
         args.append("--check")
 
     def action() -> None:
-        code = run(args)
+        # The list of changed files is the user's output, not the benchmark's.
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = run(["-q", *args])
         if code != 0:
             raise SystemExit(f"bbws-gen {' '.join(args)} exited {code}")
 

@@ -114,6 +114,71 @@ def _untracked_destination() -> Iterator[None]:
         Worker._sync_git_index_executable_bit = original  # type: ignore[method-assign]
 
 
+def _environment_key(env: Any) -> tuple[object, ...]:
+    """Everything besides the source that decides what Jinja compiles a template to."""
+    return (
+        type(env),
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+        env.trim_blocks,
+        env.lstrip_blocks,
+        env.newline_sequence,
+        env.keep_trailing_newline,
+        tuple(sorted(env.extensions)),
+        env.optimized,
+        env.finalize,
+        env.autoescape,
+        env.is_async,
+    )
+
+
+@contextmanager
+def _compile_once() -> Iterator[None]:
+    """Compile each template source once per generate, not once per use.
+
+    Each Copier run builds its own Jinja environment, and Copier compiles every path segment and
+    answers template anew with ``from_string``: one generate compiled 137 distinct sources 918 times,
+    2.1 s of a 3.7 s run. Code objects are immutable, so environments configured alike share them.
+    Only Jinja's public ``Environment.compile`` is wrapped, and only for the duration of the render;
+    extension preprocess hooks still run on every use.
+    """
+    from jinja2 import Environment
+
+    original: Any = Environment.compile  # overloaded on ``raw``; called with the caller's own arguments
+    compiled: dict[tuple[object, ...], Any] = {}
+
+    def compile_once(
+        env: Any,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if not isinstance(source, str):  # an already parsed node tree: nothing to share
+            return original(env, source, name, filename, raw, defer_init)
+        key = (_environment_key(env), source, name, filename, raw, defer_init)
+        if key not in compiled:
+            compiled[key] = original(env, source, name, filename, raw, defer_init)
+        else:
+            # Extensions' preprocess hooks may keep state per compile (Copier's yield tag resets its
+            # context there), so they still run on every use.
+            env.preprocess(source, name, filename)
+        return compiled[key]
+
+    Environment.compile = compile_once  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        Environment.compile = original  # type: ignore[method-assign]
+
+
 def _render(template: Path, target: Target, destination: Path, release_tag: str) -> None:
     from copier import run_copy  # imported late: copier is slow to import and `validate` never needs it
 
@@ -199,9 +264,10 @@ def _render_all(root: Path, staging: Path, all_targets: list[Target], report: Ca
     rendered = staging / "rendered"
     rendered.mkdir()
     tag = release(root)
-    for target in all_targets:
-        report(f"rendering {target.name} (blueprint {target.blueprint})")
-        _render(template, target, rendered / target.name, tag)
+    with _compile_once():
+        for target in all_targets:
+            report(f"rendering {target.name} (blueprint {target.blueprint})")
+            _render(template, target, rendered / target.name, tag)
     report("checking that the rendered Terraform is fmt-clean")
     unformatted = terraform.unformatted(rendered)
     if unformatted:

@@ -613,3 +613,24 @@ def test_cli_usage_errors_exit_2(tdir: Path, case: str, capsys: pytest.CaptureFi
     assert err.strip(), "a usage error must say what is wrong"
     if case == "bad-yaml":
         assert "catalog.yaml:2: catalog.yaml is not valid YAML" in err
+
+
+def test_a_long_catalog_checked_on_several_cores_finds_what_one_core_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long catalogs are checked in worker processes; the findings must not depend on that."""
+    target = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, target)
+    edit(target / "receipts" / "order.html", "</body>", "</div></body>")  # a stray end tag
+    edit(
+        target / "invoices" / "invoice.txt",
+        "{{",
+        "{{#unclosed}}{{",
+    )
+    monkeypatch.setattr(vt, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(vt, "PARALLEL_FROM", 1)
+    parallel = validate(target)
+    monkeypatch.setattr(vt, "PARALLEL_FROM", 10**6)
+    serial = validate(target)
+    assert parallel == serial
+    assert {f.file for f in serial} >= {"templates/receipts/order.html", "templates/invoices/invoice.txt"}, show(serial)
