@@ -16,6 +16,7 @@ import time
 import tomllib
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 from generator import swap, terraform
 from generator.answers import blueprint_data, dynamodb_spec, s3_spec
 from generator.errors import DriftError, GenerateError
+from generator.jinja_cache import compile_cache
 from generator.model import DYNAMODB_REPO, S3_REPO, Model
 
 # Files a user may keep inside a generated repo that are not part of the output (terraform init).
@@ -114,71 +116,6 @@ def _untracked_destination() -> Iterator[None]:
         Worker._sync_git_index_executable_bit = original  # type: ignore[method-assign]
 
 
-def _environment_key(env: Any) -> tuple[object, ...]:
-    """Everything besides the source that decides what Jinja compiles a template to."""
-    return (
-        type(env),
-        env.block_start_string,
-        env.block_end_string,
-        env.variable_start_string,
-        env.variable_end_string,
-        env.comment_start_string,
-        env.comment_end_string,
-        env.line_statement_prefix,
-        env.line_comment_prefix,
-        env.trim_blocks,
-        env.lstrip_blocks,
-        env.newline_sequence,
-        env.keep_trailing_newline,
-        tuple(sorted(env.extensions)),
-        env.optimized,
-        env.finalize,
-        env.autoescape,
-        env.is_async,
-    )
-
-
-@contextmanager
-def _compile_once() -> Iterator[None]:
-    """Compile each template source once per generate, not once per use.
-
-    Each Copier run builds its own Jinja environment, and Copier compiles every path segment and
-    answers template anew with ``from_string``: one generate compiled 137 distinct sources 918 times,
-    2.1 s of a 3.7 s run. Code objects are immutable, so environments configured alike share them.
-    Only Jinja's public ``Environment.compile`` is wrapped, and only for the duration of the render;
-    extension preprocess hooks still run on every use.
-    """
-    from jinja2 import Environment
-
-    original: Any = Environment.compile  # overloaded on ``raw``; called with the caller's own arguments
-    compiled: dict[tuple[object, ...], Any] = {}
-
-    def compile_once(
-        env: Any,
-        source: Any,
-        name: str | None = None,
-        filename: str | None = None,
-        raw: bool = False,
-        defer_init: bool = False,
-    ) -> Any:
-        if not isinstance(source, str):  # an already parsed node tree: nothing to share
-            return original(env, source, name, filename, raw, defer_init)
-        key = (_environment_key(env), source, name, filename, raw, defer_init)
-        if key not in compiled:
-            compiled[key] = original(env, source, name, filename, raw, defer_init)
-        else:
-            # Extensions' preprocess hooks may keep state per compile (Copier's yield tag resets its
-            # context there), so they still run on every use.
-            env.preprocess(source, name, filename)
-        return compiled[key]
-
-    Environment.compile = compile_once  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        Environment.compile = original  # type: ignore[method-assign]
-
-
 def _render(template: Path, target: Target, destination: Path, release_tag: str) -> None:
     from copier import run_copy  # imported late: copier is slow to import and `validate` never needs it
 
@@ -212,14 +149,19 @@ def _files(tree: Path) -> dict[str, Path]:
 
 def differences(expected: Path, actual: Path) -> list[tuple[str, str]]:
     """(relative path, status) of each file ``actual`` lacks ("missing"), has on top ("extra") or has
-    with other bytes ("changed") compared to ``expected``; user working dirs (``.terraform``) ignored."""
+    with other bytes or executable bits ("changed") compared to ``expected``; user working dirs
+    (``.terraform``) ignored."""
     want, have = _files(expected), _files(actual)
     changes = [(name, "missing") for name in set(want) - set(have)]
     changes += [(name, "extra") for name in set(have) - set(want)]
-    changes += [
-        (name, "changed") for name in set(want) & set(have) if not filecmp.cmp(want[name], have[name], shallow=False)
-    ]
+    changes += [(name, "changed") for name in set(want) & set(have) if not _same_file(want[name], have[name])]
     return sorted(changes)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    # Git keeps the executable bit, so it is part of what was generated.
+    executable = (a.stat().st_mode ^ b.stat().st_mode) & 0o111 == 0
+    return executable and filecmp.cmp(a, b, shallow=False)
 
 
 @contextmanager
@@ -259,17 +201,28 @@ def _quiet(message: str) -> None:
     """The default progress reporter: says nothing."""
 
 
+def _has_terraform(tree: Path) -> bool:
+    return any(path.suffix in {".tf", ".tfvars"} for path in tree.rglob("*.tf*"))
+
+
+def _unformatted(tree: Path, name: str) -> list[str]:
+    return [f"{name}/{path}" for path in terraform.unformatted(tree)] if _has_terraform(tree) else []
+
+
 def _render_all(root: Path, staging: Path, all_targets: list[Target], report: Callable[[str], None]) -> Path:
     template = _stage_template(root, staging)
     rendered = staging / "rendered"
     rendered.mkdir()
     tag = release(root)
-    with _compile_once():
+    # terraform fmt checks each rendered tree while the next one renders (it is another process).
+    with compile_cache(), ThreadPoolExecutor(max_workers=1) as fmt:
+        checks = []
         for target in all_targets:
             report(f"rendering {target.name} (blueprint {target.blueprint})")
             _render(template, target, rendered / target.name, tag)
-    report("checking that the rendered Terraform is fmt-clean")
-    unformatted = terraform.unformatted(rendered)
+            checks.append(fmt.submit(_unformatted, rendered / target.name, target.name))
+        report("checking that the rendered Terraform is fmt-clean")
+        unformatted = [name for check in checks for name in check.result()]
     if unformatted:
         raise GenerateError(
             "the blueprints rendered Terraform that terraform fmt would change",
@@ -301,6 +254,8 @@ def generate(
                 if changes:
                     raise DriftError(changes)
                 return []
+            if not changes:
+                return []  # byte for byte what is there: nothing to swap
             for target in all_targets:
                 target.destination.parent.mkdir(parents=True, exist_ok=True)
                 if target.destination.parent.stat().st_dev != staging.stat().st_dev:

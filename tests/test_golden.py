@@ -44,12 +44,16 @@ def test_check_names_each_differing_file_and_writes_nothing(tmp_path: Path) -> N
     tfvars = output / "2_1_bbws_dynamodb_schemas" / "environments" / "dev.tfvars"
     tfvars.write_text(tfvars.read_text() + "# hand edit\n")
     (output / "2_1_bbws_dynamodb_schemas" / "schemas" / "products.json").unlink()
+    script = output / "2_1_bbws_s3_schemas" / "scripts" / "check_bucket_policy.py"
+    script.chmod(0o755)  # git keeps the executable bit: a mode change is drift too
     before = _tree(output)
     result = _bbws_gen("generate", "--check", "--output", str(output))
     assert result.returncode == 1
     assert "2_1_bbws_dynamodb_schemas/environments/dev.tfvars (changed)" in result.stdout
     assert "2_1_bbws_dynamodb_schemas/schemas/products.json (missing)" in result.stdout
+    assert "2_1_bbws_s3_schemas/scripts/check_bucket_policy.py (changed)" in result.stdout
     assert _tree(output) == before
+    assert script.stat().st_mode & 0o111
 
 
 def test_generate_is_deterministic_and_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,6 +96,30 @@ def test_a_failed_generate_leaves_the_previous_output(tmp_path: Path, monkeypatc
         render.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
     assert _tree(output) == before
     assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]
+
+
+def test_terraform_that_fmt_would_change_fails_the_run_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    before = _tree(output)
+    original = render._render
+
+    def sloppy(template: Path, target: render.Target, destination: Path, tag: str) -> None:
+        original(template, target, destination, tag)
+        if target.blueprint == "s3":
+            (destination / "terraform" / "templates" / "extra.tf").write_text("locals {\nx=1\n}\n")
+
+    monkeypatch.setattr(render, "_render", sloppy)
+    with pytest.raises(GenerateError, match="terraform fmt would change") as raised:
+        render.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
+    assert (
+        raised.value.details[0]
+        == "2_1_bbws_s3_schemas/terraform/templates/extra.tf: not fmt-clean (fix the blueprint's layout)"
+    )
+    assert any(line.startswith("+") and "x = 1" in line for line in raised.value.details), raised.value.details
+    assert _tree(output) == before
 
 
 def test_output_has_no_timestamps_or_absolute_paths() -> None:
