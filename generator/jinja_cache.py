@@ -18,6 +18,7 @@ import importlib.util
 import marshal
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -86,20 +87,30 @@ def _versions() -> tuple[str, ...]:
     )
 
 
+Key = tuple[str, str, str | None, bool]  # environment key, source, template name, defer_init
+
+
 class _Store:
     """Compiled code by key: in memory for this run, marshalled on disk for the next ones."""
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self.memory: dict[str, CodeType] = {}
+        self.memory: dict[Key, CodeType] = {}
 
-    def get(self, key: str) -> CodeType | None:
+    @staticmethod
+    def _file_name(key: Key) -> str:
+        digest = hashlib.sha256()
+        for part in (key[0], key[1], repr(key[2]), repr(key[3])):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+        return digest.hexdigest()
+
+    def get(self, key: Key) -> CodeType | None:
         if key in self.memory:
             return self.memory[key]
         if self.directory is None:
             return None
         try:
-            code = marshal.loads((self.directory / key).read_bytes())
+            code = marshal.loads((self.directory / self._file_name(key)).read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return None  # not cached yet, or unreadable: compile again
         if isinstance(code, CodeType):
@@ -107,7 +118,7 @@ class _Store:
             return code
         return None
 
-    def put(self, key: str, code: CodeType) -> None:
+    def put(self, key: Key, code: CodeType) -> None:
         self.memory[key] = code
         if self.directory is None:
             return
@@ -118,7 +129,7 @@ class _Store:
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(marshal.dumps(code))
-                os.replace(temporary, self.directory / key)
+                os.replace(temporary, self.directory / self._file_name(key))
             finally:
                 with suppress(FileNotFoundError):
                     os.unlink(temporary)
@@ -142,6 +153,7 @@ def compile_cache(directory: Path | None = None) -> Iterator[None]:
     from jinja2 import Environment
 
     store = _Store(directory if directory is not None else cache_dir())
+    env_keys: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
     original: Any = Environment.compile  # overloaded on ``raw``; called with the caller's own arguments
 
     def compile_cached(
@@ -154,12 +166,11 @@ def compile_cache(directory: Path | None = None) -> Iterator[None]:
     ) -> Any:
         if raw or not isinstance(source, str):  # Python source text, or an already parsed tree
             return original(env, source, name, filename, raw, defer_init)
+        if env not in env_keys:
+            env_keys[env] = environment_key(env)
         # Not keyed on the file name: each run renders from a fresh staging folder, so the same
         # template has a new path every time. The cached code is pointed at the current path instead.
-        digest = hashlib.sha256()
-        for part in (environment_key(env), source, repr(name), repr(defer_init)):
-            digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
-        key = digest.hexdigest()
+        key = (env_keys[env], source, name, defer_init)
         code = store.get(key)
         if code is None:
             code = original(env, source, name, filename, raw, defer_init)
