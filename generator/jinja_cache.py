@@ -36,7 +36,12 @@ def cache_dir() -> Path | None:
         return None
     if named:
         return Path(named)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory to be found: run without a cache
+            return None
     return Path(base) / "bbws-gen" / "jinja"
 
 
