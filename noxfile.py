@@ -26,8 +26,8 @@ def _install(session: nox.Session, *extras: str) -> None:
     session.install("-e", target)
 
 
-def _lint(session: nox.Session) -> None:
-    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+def _lint(session: nox.Session, *args: str) -> None:
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *args)
 
 
 def _check(session: nox.Session) -> None:
@@ -137,7 +137,7 @@ def preview(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff, mypy, yamllint and check-jsonschema through pre-commit."""
     _install(session, "lint")
-    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+    _lint(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)

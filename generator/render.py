@@ -202,7 +202,8 @@ def _quiet(message: str) -> None:
 
 
 def _has_terraform(tree: Path) -> bool:
-    return any(path.suffix in {".tf", ".tfvars"} for path in tree.rglob("*.tf*"))
+    # The docs tree has none: no need to start terraform for it.
+    return any(tree.rglob("*.tf")) or any(tree.rglob("*.tfvars"))
 
 
 def _unformatted(tree: Path, name: str) -> list[str]:
