@@ -61,6 +61,7 @@ def _table(table: Table) -> dict[str, Any]:
         "stream_view_type": table.stream_view_type,
         "pitr": table.pitr,
         "backup": dict(table.backup),
+        "tags": dict(table.tags),
         "kms_aliases": dict(table.kms_aliases),
         # The schema file points at the meta-schema shipped beside it in the generated repo.
         "document": {**table.document, "$schema": "./table.schema.json"},

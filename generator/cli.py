@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="URL of the monorepo that split repos' `copier update` uses (default: this checkout's origin)",
     )
+    lint = sub.add_parser("lint", help="check hand-written table files in the customer's schema-file format")
+    lint.add_argument("files", nargs="+", type=Path, metavar="FILE", help="table files (*.json)")
+    lint.add_argument("--terraform", type=Path, help="a .tf file or folder: compare its GSIs with the files'")
     return parser
 
 
@@ -66,6 +69,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from generator.split import split
 
         return split(args.output, args.into, args.remote)
+    if args.command == "lint":
+        from generator.lint import run_lint
+
+        return run_lint(args.files, args.terraform, quiet=args.quiet)
 
     def report(message: str) -> None:
         if not args.quiet:

@@ -60,6 +60,7 @@ class Table:
     stream_view_type: str | None
     pitr: bool
     backup: Mapping[str, bool]
+    tags: Mapping[str, str]
     kms_aliases: Mapping[str, str]
     document: Mapping[str, Any]
 
@@ -162,7 +163,9 @@ def _index(raw: Mapping[str, Any]) -> Index:
         sort_key=_key(raw.get("sortKey")),
         projection=raw.get("projectionType", "ALL"),
         non_key_attributes=tuple(raw.get("nonKeyAttributes", ())),
-        access_pattern=raw.get("accessPattern", ""),
+        # The customer's files describe the access pattern in "description" (the validator refuses both
+        # differing).
+        access_pattern=raw.get("accessPattern") or raw.get("description") or "",
     )
 
 
@@ -184,7 +187,9 @@ def _table(doc: Mapping[str, Any], env_names: tuple[str, ...]) -> Table:
         ttl_attribute=ttl.get("attributeName") if ttl.get("enabled") else None,
         stream_view_type=streams.get("viewType") if streams.get("enabled") else None,
         pitr=doc.get("pitr", {"enabled": True})["enabled"],
-        backup=frozen_map({env: bool(backup.get(env, True)) for env in env_names}),
+        # {"frequency", "retention"} (the customer's form, checked against the platform) also means selected.
+        backup=frozen_map({env: backup.get(env, True) is not False for env in env_names}),
+        tags=frozen_map(doc.get("tags", {})),
         # KMS aliases allow no dots, table names may have them.
         kms_aliases=frozen_map(
             {env: f"alias/bbws-dynamodb-{doc['tableName'].replace('.', '-')}-{env}" for env in env_names}

@@ -20,6 +20,7 @@ from generator.shipped.validate_schemas import (
     Document,
     LineIndex,
     load_json,
+    pointer_of,
     schema_findings,
     table_files,
     validate_documents,
@@ -180,6 +181,46 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                         key=True,
                     )
                 )
+        problems.extend(_table_backup_and_tags(platform, doc))
+
+
+def _table_backup_and_tags(platform: Document, doc: Document) -> list[Finding]:
+    """The customer's per-table backup and tags, checked against the platform they cannot override.
+
+    One AWS Backup plan per environment selects every table by its BackupPolicy tag, so a table's
+    ``{"frequency", "retention"}`` must be that plan. A table tag may repeat a platform tag, never contradict it
+    (a resource tag would silently win over the provider's default tag).
+    """
+    problems: list[Finding] = []
+    environments = platform.data["environments"]
+    for env, wanted in doc.data.get("backup", {}).items():
+        if not isinstance(wanted, Mapping) or env not in environments:
+            continue
+        policy = environments[env]["backup"]
+        if (wanted.get("frequency"), wanted.get("retention")) != (policy["frequency"], policy["retention_days"]):
+            problems.append(
+                doc.finding(
+                    ["backup", env],
+                    f"backup.{env} asks for {wanted.get('frequency')} backups kept {wanted.get('retention')} days, "
+                    f"but {env}'s backup policy in {PLATFORM_FILE} is {policy['frequency']}, kept "
+                    f"{policy['retention_days']} days (one AWS Backup plan per environment serves every table)",
+                    f'write {{"frequency": "{policy["frequency"]}", "retention": {policy["retention_days"]}}} or true, '
+                    f"false to leave the table out of backups in {env}, or change environments.{env}.backup in "
+                    f"{PLATFORM_FILE} for every table",
+                )
+            )
+    for key, value in doc.data.get("tags", {}).items():
+        fixed = platform.data["tags"].get(key)
+        if fixed is not None and fixed != value:
+            problems.append(
+                doc.finding(
+                    ["tags", key],
+                    f"tag {key} = {value!r} contradicts the platform's tag {key} = {fixed!r} "
+                    f"({platform.file} {pointer_of(['tags', key])})",
+                    f"remove {key} from the table's tags (the platform's value applies), or give it the same value",
+                )
+            )
+    return problems
 
 
 def load_definition(root: Path) -> RawDefinition:
