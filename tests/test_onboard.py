@@ -196,7 +196,7 @@ BAD_ANSWERS = [
             "name": "orders",
             "gsis": [{"name": "ByActive", "partition_key": "active"}, {"name": "Again", "partition_key": "active"}],
         },
-        ["gsis[1]: index Again has the same keys as index ByActive"],
+        ["gsis[1]: GSI 'Again' has the same keys as GSI 'ByActive'"],
         id="table-duplicate-index-keys",
     ),
     pytest.param(
@@ -350,7 +350,7 @@ def test_interactive_table_on_a_pty_with_corrections(definition_copy: Path) -> N
         ("Point-in-time recovery", "\r"),
         ("AWS Backup in every environment", "\r"),
         # validate_documents finds the duplicate index: back to the GSIs, previous answers as defaults
-        ("index StatusIndex has the same keys as index FlagIndex", ""),
+        ("GSI 'StatusIndex' has the same keys as GSI 'FlagIndex'", ""),
         ("Which answers do you want to change", "\r"),
         ("Add a global secondary index", "\r"),
         ("GSI name", "\r"),

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from generator.cli import run
+from generator.definition import load_definition
+from generator.errors import DefinitionError
+from generator.model import build_model
 from tests.conftest import ROOT
 
 Table = dict[str, Any]
@@ -65,13 +68,13 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
     (
         "bool-key",
         lambda t: t["globalSecondaryIndexes"][2]["partitionKey"].update(type="BOOL"),
-        'type "BOOL" is not allowed',
+        "GSI 'ActiveIndex' uses attribute 'active' (BOOL) as its partition key; DynamoDB keys must be S, N or B",
         "/globalSecondaryIndexes/2/partitionKey/type",
     ),
     (
         "key-not-declared",
         lambda t: t["globalSecondaryIndexes"].append(_gsi("ByPlan", ("plan", "S"))),
-        "'plan', which is not declared in attributes",
+        "GSI 'ByPlan' uses attribute 'plan' as its partition key, which is not declared in attributes",
         "/globalSecondaryIndexes/3/partitionKey/name",
     ),
     (
@@ -112,7 +115,7 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
             t["primaryKey"].pop("sortKey"),
             t.update(localSecondaryIndexes=[_gsi("ByEmail", ("PK", "S"), ("email", "S"))]),
         ),
-        "local index ByEmail needs a table with a sort key",
+        "LSI 'ByEmail' needs a table with a sort key",
         "/localSecondaryIndexes/0",
     ),
     (
@@ -124,7 +127,7 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
     (
         "sort-key-equals-partition-key",
         lambda t: t["primaryKey"]["sortKey"].update(name="PK"),
-        "the sort key is the same attribute as the partition key",
+        "the table's primary key uses attribute 'PK' as both partition key and sort key",
         "/primaryKey/sortKey/name",
     ),
     (
@@ -142,7 +145,8 @@ CASES: list[tuple[str, Callable[[Table], None], str, str]] = [
     (
         "identical-index-keys",
         lambda t: t["globalSecondaryIndexes"].append(_gsi("StatusAgain", ("status", "S"), ("dateCreated", "S"))),
-        "index StatusAgain has the same keys as index TenantStatusIndex",
+        "GSI 'StatusAgain' has the same keys as GSI 'TenantStatusIndex' (status + dateCreated) and the same "
+        "projection (ALL)",
         "/globalSecondaryIndexes/3",
     ),
     (
@@ -266,21 +270,34 @@ def test_platform_rules(definition_copy: Path, capsys: pytest.CaptureFixture[str
     assert "unknown key 'dr_replicaton'" in err and "did you mean 'dr_replication'?" in err
 
 
-def test_customer_original_schema_files_are_rejected_naming_each_defect(
-    definition_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The hand-written files: BOOL `active` index keys everywhere, and two identical products indexes."""
+BOOL_KEY = "uses attribute 'active' (BOOL) as its partition key; DynamoDB keys must be S, N or B"
+# The customer's three hand-written files: five GSIs keyed on the BOOL `active`, and two identical products
+# indexes. (file, JSON pointer, message): exactly these, nothing else.
+CUSTOMER_ORIGINAL_DEFECTS = {
+    ("campaigns.json", "/globalSecondaryIndexes/0/partitionKey/type", f"GSI 'CampaignActiveIndex' {BOOL_KEY}"),
+    ("campaigns.json", "/globalSecondaryIndexes/2/partitionKey/type", f"GSI 'ActiveIndex' {BOOL_KEY}"),
+    ("products.json", "/globalSecondaryIndexes/0/partitionKey/type", f"GSI 'ProductActiveIndex' {BOOL_KEY}"),
+    ("products.json", "/globalSecondaryIndexes/1/partitionKey/type", f"GSI 'ActiveIndex' {BOOL_KEY}"),
+    (
+        "products.json",
+        "/globalSecondaryIndexes/1",
+        "GSI 'ActiveIndex' has the same keys as GSI 'ProductActiveIndex' (active + dateCreated) and the same "
+        "projection (ALL)",
+    ),
+    ("tenants.json", "/globalSecondaryIndexes/2/partitionKey/type", f"GSI 'ActiveIndex' {BOOL_KEY}"),
+}
+
+
+def test_customer_original_schema_files_are_rejected_naming_each_defect(definition_copy: Path) -> None:
+    """One message per real defect, each naming the index and the attribute, and nothing else."""
     for path in (ROOT / "tests" / "fixtures" / "customer_original").glob("*.json"):
         shutil.copy(path, definition_copy / "tables" / path.name)
-    code, err = _validate(definition_copy, capsys)
-    assert code == 2
-    problems = [line for line in err.splitlines() if line.startswith(str(definition_copy))]
-    bool_keys = [p for p in problems if 'type "BOOL" is not allowed' in p]
-    duplicates = [p for p in problems if "has the same keys as index" in p]
-    # tenants: ActiveIndex; products: ProductActiveIndex, ActiveIndex; campaigns: CampaignActiveIndex, ActiveIndex.
-    assert len(bool_keys) == 5
-    assert len(duplicates) == 1 and "products.json" in duplicates[0] and "ActiveIndex" in duplicates[0]
-    assert len(problems) == 6, "one message per real defect, nothing else"
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(definition_copy)
+    found = {(Path(p.file).name, p.pointer, p.message) for p in caught.value.problems}
+    assert found == CUSTOMER_ORIGINAL_DEFECTS
+    assert len(caught.value.problems) == 6
+    assert all(p.hint and p.line for p in caught.value.problems), "each says where and how to fix"
 
 
 def test_bad_definition_exits_2_without_traceback_and_writes_nothing(definition_copy: Path, tmp_path: Path) -> None:
@@ -313,3 +330,96 @@ def test_missing_definition_folder_is_bad_usage(tmp_path: Path, capsys: pytest.C
     code, err = _validate(tmp_path / "nowhere", capsys)
     assert code == 2
     assert "not a definition folder" in err
+
+
+def _customer_style(t: Table) -> None:
+    """Everything the customer's own files carry, on a valid table."""
+    for index in t["globalSecondaryIndexes"]:
+        index["description"] = index.pop("accessPattern", f"Query by {index['partitionKey']['name']}")
+    t["globalSecondaryIndexes"][0]["sortKey"] = None  # EmailIndex: no sort key, the customer's way
+    t["localSecondaryIndexes"] = [
+        _gsi("ByUpdate", ("PK", "S"), ("dateLastUpdated", "S"), description="History of one tenant, newest first")
+    ]
+    t["pitr"] = {"enabled": True, "description": "Restore to any second of the last 35 days"}
+    t["streams"] = {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES", "description": "Audit consumer"}
+    t["attributes"].append({"name": "settings", "type": "M", "default": {}})
+    t["attributes"].append({"name": "labels", "type": "SS"})
+    t["attributes"].append({"name": "scores", "type": "NS"})
+    t["attributes"].append({"name": "blobs", "type": "BS"})
+    t["attributes"].append({"name": "verified", "type": "BOOL", "default": False})
+    t["attributes"].append({"name": "deletedAt", "type": "NULL"})
+    t["tags"] = {"Owner": "Tebogo", "DataClassification": "confidential"}
+    t["backup"] = {"dev": {"frequency": "daily", "retention": 7}, "sit": False, "prod": {"frequency": "hourly", "retention": 90}}
+
+
+def test_the_customers_own_format_is_accepted_as_it_is(definition_copy: Path) -> None:
+    _edit_table(definition_copy, "tenants", _customer_style)
+    _edit_table(definition_copy, "products", lambda t: t["primaryKey"].update(sortKey=None))
+    model = build_model(load_definition(definition_copy))
+    tenants = next(t for t in model.tables if t.name == "tenants")
+    email = next(i for i in tenants.global_indexes if i.name == "EmailIndex")
+    assert email.sort_key is None and email.access_pattern  # description is the access pattern
+    assert tenants.local_indexes[0].access_pattern == "History of one tenant, newest first"
+    assert dict(tenants.backup) == {"dev": True, "sit": False, "prod": True}
+    assert dict(tenants.tags) == {"DataClassification": "confidential", "Owner": "Tebogo"}
+    assert next(t for t in model.tables if t.name == "products").sort_key is None
+
+
+CUSTOMER_FORMAT_DEFECTS: list[tuple[str, Callable[[Table], None], str, str]] = [
+    (
+        "description-and-access-pattern-differ",
+        lambda t: t["globalSecondaryIndexes"][0].update(description="Something else"),
+        "GSI 'EmailIndex' has a description and an accessPattern that differ",
+        "/globalSecondaryIndexes/0/description",
+    ),
+    (
+        "tag-contradicts-platform",
+        lambda t: t.update(tags={"Owner": "Alice"}),
+        "tag Owner = 'Alice' contradicts the platform's tag Owner = 'Tebogo'",
+        "/tags/Owner",
+    ),
+    (
+        "tag-set-per-environment",
+        lambda t: t.update(tags={"Environment": "prod"}),
+        "key 'Environment' is not allowed here",
+        "/tags/Environment",
+    ),
+    (
+        "backup-differs-from-platform",
+        lambda t: t.update(backup={"prod": {"frequency": "daily", "retention": 35}}),
+        "backup.prod asks for daily backups kept 35 days, but prod's backup policy in platform.yaml is hourly, "
+        "kept 90 days",
+        "/backup/prod",
+    ),
+    (
+        "backup-weekly",
+        lambda t: t.update(backup={"dev": {"frequency": "weekly", "retention": 7}}),
+        'frequency "weekly" is not allowed',
+        "/backup/dev/frequency",
+    ),
+    (
+        "index-sort-key-equals-partition-key",
+        lambda t: t["globalSecondaryIndexes"][1]["sortKey"].update(name="status"),
+        "GSI 'TenantStatusIndex' uses attribute 'status' as both partition key and sort key",
+        "/globalSecondaryIndexes/1/sortKey/name",
+    ),
+    (
+        "null-partition-key",
+        lambda t: t["globalSecondaryIndexes"][0].update(partitionKey=None),
+        "null is not of type",
+        "/globalSecondaryIndexes/0/partitionKey",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message", "pointer"), [c[1:] for c in CUSTOMER_FORMAT_DEFECTS], ids=[c[0] for c in CUSTOMER_FORMAT_DEFECTS]
+)
+def test_the_customers_format_still_rejects_real_defects(
+    definition_copy: Path, change: Callable[[Table], None], message: str, pointer: str
+) -> None:
+    _edit_table(definition_copy, "tenants", change)
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(definition_copy)
+    problems = caught.value.problems
+    assert [(p.pointer, message in p.message) for p in problems] == [(pointer, True)], problems
