@@ -80,23 +80,31 @@ def read_terraform(path: Path) -> list[TerraformTable]:
     files = terraform_files(path)
     if not files:
         raise LintUsageError([f"{path}: no *.tf files in this folder"])
-    tables: list[TerraformTable] = []
+    roots: list[tuple[Path, Block]] = []
     problems: list[str] = []
     for file in files:
         try:
-            root = parse(file.read_text(encoding="utf-8"), str(file))
+            roots.append((file, parse(file.read_text(encoding="utf-8"), str(file))))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{file}: cannot read the file: {exc}")
-            continue
         except HclError as exc:
             problems.append(f"{exc} (fix the Terraform syntax; `terraform validate` shows it too)")
-            continue
-        for block in root.children("resource"):
-            if block.labels[:1] == ("aws_dynamodb_table",) and len(block.labels) == 2:
-                address = f"aws_dynamodb_table.{block.labels[1]}"
-                tables.append(TerraformTable(address, f"{file}:{block.line}", block.attributes.get("name", ""), block))
     if problems:
         raise LintUsageError(problems)
+    # A module is one folder: `name = local.table_name` reads a literal local of any file beside it.
+    locals_by_folder: dict[Path, dict[str, Value]] = {}
+    for file, root in roots:
+        for block in root.children("locals"):
+            locals_by_folder.setdefault(file.parent, {}).update(block.attributes)
+    tables: list[TerraformTable] = []
+    for file, root in roots:
+        for block in root.children("resource"):
+            if block.labels[:1] == ("aws_dynamodb_table",) and len(block.labels) == 2:
+                name = block.attributes.get("name", "")
+                if isinstance(name, Expression) and re.fullmatch(r"local\.\w+", name.text):
+                    name = locals_by_folder.get(file.parent, {}).get(name.text[6:], name)
+                address = f"aws_dynamodb_table.{block.labels[1]}"
+                tables.append(TerraformTable(address, f"{file}:{block.line}", name, block))
     return tables
 
 
