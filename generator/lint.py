@@ -117,10 +117,16 @@ def _compare_gsi(doc: Document, i: int, gsi: Mapping[str, Any], tf: Block, table
     label, where = f"GSI {gsi['indexName']!r}", f"{table.address} ({tf.file}:{tf.line})"
     sort = gsi.get("sortKey") if isinstance(gsi.get("sortKey"), Mapping) else None
     types = {
-        _literal(a.attributes.get("name")): _literal(a.attributes.get("type")) for a in table.block.children("attribute")
+        _literal(a.attributes.get("name")): _literal(a.attributes.get("type"))
+        for a in table.block.children("attribute")
     }
     ours: list[tuple[list[Any], str, Any, Value | None]] = [
-        (["partitionKey", "name"], "partition key (hash_key)", gsi["partitionKey"]["name"], tf.attributes.get("hash_key")),
+        (
+            ["partitionKey", "name"],
+            "partition key (hash_key)",
+            gsi["partitionKey"]["name"],
+            tf.attributes.get("hash_key"),
+        ),
         (["sortKey", "name"], "sort key (range_key)", sort["name"] if sort else None, tf.attributes.get("range_key")),
         (["projectionType"], "projection", gsi.get("projectionType", "ALL"), tf.attributes.get("projection_type")),
     ]
@@ -161,7 +167,9 @@ def _compare_gsi(doc: Document, i: int, gsi: Mapping[str, Any], tf: Block, table
     return findings
 
 
-def compare_with_terraform(doc: Document, tables: Sequence[TerraformTable], source: Path) -> tuple[list[Finding], list[str]]:
+def compare_with_terraform(
+    doc: Document, tables: Sequence[TerraformTable], source: Path
+) -> tuple[list[Finding], list[str]]:
     """Findings where the table file's GSIs disagree with Terraform, and notes on what could not be compared."""
     data = doc.data
     name = data.get("tableName") if isinstance(data, Mapping) else None

@@ -202,7 +202,9 @@ def _label(kind: str, index: Mapping[str, Any]) -> str:
 
 
 ROLE_WORDS = {"partitionKey": "partition key", "sortKey": "sort key"}
-_KEY_TYPE_POINTER = re.compile(r"^/(?:primaryKey|(globalSecondaryIndexes|localSecondaryIndexes)/(\d+))/(partitionKey|sortKey)/type$")
+_KEY_TYPE_POINTER = re.compile(
+    r"^/(?:primaryKey|(globalSecondaryIndexes|localSecondaryIndexes)/(\d+))/(partitionKey|sortKey)/type$"
+)
 
 
 def _declared_types(table: Mapping[str, Any]) -> dict[str, str]:
@@ -242,8 +244,7 @@ def _key_rules(doc: Document) -> Iterator[Finding]:
     if "sortKey" in primary and primary["sortKey"]["name"] == primary["partitionKey"]["name"]:
         yield doc.finding(
             ["primaryKey", "sortKey", "name"],
-            f"the table's primary key uses attribute {primary['sortKey']['name']!r} as both partition key and "
-            "sort key",
+            f"the table's primary key uses attribute {primary['sortKey']['name']!r} as both partition key and sort key",
             "use a different attribute for the sort key, or drop the sort key",
         )
     for kind, i, index in _indexes(table):

@@ -349,7 +349,11 @@ def _customer_style(t: Table) -> None:
     t["attributes"].append({"name": "verified", "type": "BOOL", "default": False})
     t["attributes"].append({"name": "deletedAt", "type": "NULL"})
     t["tags"] = {"Owner": "Tebogo", "DataClassification": "confidential"}
-    t["backup"] = {"dev": {"frequency": "daily", "retention": 7}, "sit": False, "prod": {"frequency": "hourly", "retention": 90}}
+    t["backup"] = {
+        "dev": {"frequency": "daily", "retention": 7},
+        "sit": False,
+        "prod": {"frequency": "hourly", "retention": 90},
+    }
 
 
 def test_the_customers_own_format_is_accepted_as_it_is(definition_copy: Path) -> None:
@@ -413,7 +417,9 @@ CUSTOMER_FORMAT_DEFECTS: list[tuple[str, Callable[[Table], None], str, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("change", "message", "pointer"), [c[1:] for c in CUSTOMER_FORMAT_DEFECTS], ids=[c[0] for c in CUSTOMER_FORMAT_DEFECTS]
+    ("change", "message", "pointer"),
+    [c[1:] for c in CUSTOMER_FORMAT_DEFECTS],
+    ids=[c[0] for c in CUSTOMER_FORMAT_DEFECTS],
 )
 def test_the_customers_format_still_rejects_real_defects(
     definition_copy: Path, change: Callable[[Table], None], message: str, pointer: str

@@ -15,6 +15,7 @@ import argparse
 import difflib
 import functools
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -183,60 +184,109 @@ def _indexes(table: Mapping[str, Any]) -> Iterator[tuple[str, int, Mapping[str, 
             yield kind, i, index
 
 
+def _sort_key(holder: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The sort key of a primary key or an index; absent and ``"sortKey": null`` both mean none."""
+    key = holder.get("sortKey")
+    return key if isinstance(key, Mapping) else None
+
+
+def _keys(holder: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The keys of a primary key or an index by role, without a missing or null sort key."""
+    sort = _sort_key(holder)
+    return {"partitionKey": holder["partitionKey"], **({"sortKey": sort} if sort else {})}
+
+
+def _label(kind: str, index: Mapping[str, Any]) -> str:
+    """How messages name an index: GSI 'Name' or LSI 'Name'."""
+    return f"{'GSI' if kind == 'globalSecondaryIndexes' else 'LSI'} {index['indexName']!r}"
+
+
+ROLE_WORDS = {"partitionKey": "partition key", "sortKey": "sort key"}
+_KEY_TYPE_POINTER = re.compile(
+    r"^/(?:primaryKey|(globalSecondaryIndexes|localSecondaryIndexes)/(\d+))/(partitionKey|sortKey)/type$"
+)
+
+
 def _declared_types(table: Mapping[str, Any]) -> dict[str, str]:
     types = {a["name"]: a["type"] for a in table.get("attributes", [])}
-    for role in ("partitionKey", "sortKey"):
-        if role in table["primaryKey"]:
-            types.setdefault(table["primaryKey"][role]["name"], table["primaryKey"][role]["type"])
+    for key in _keys(table["primaryKey"]).values():
+        types.setdefault(key["name"], key["type"])
     return types
+
+
+def _key_type_finding(doc: Document, finding: Finding) -> Finding:
+    """Name the index and the attribute when a key has a type DynamoDB cannot key on (the schema says where)."""
+    match = _KEY_TYPE_POINTER.match(finding.pointer)
+    if not match or not finding.message.startswith("type "):
+        return finding
+    kind, i, role = match.groups()
+    try:
+        holder = doc.data[kind][int(i)] if kind else doc.data["primaryKey"]
+        key = holder[role]
+        owner = _label(kind, holder) if kind else "The table"
+        message = (
+            f"{owner} uses attribute {key['name']!r} ({key['type']}) as its {ROLE_WORDS[role]}; "
+            "DynamoDB keys must be S, N or B"
+        )
+    except (KeyError, TypeError, IndexError):
+        return finding
+    hint = (
+        f"store {key['name']!r} as N (1/0) or S and declare it so in attributes and in the index, "
+        "or drop the index (a sparse index on an attribute set only when true also works)"
+    )
+    return Finding(finding.file, finding.line, finding.pointer, message, hint)
 
 
 def _key_rules(doc: Document) -> Iterator[Finding]:
     table = doc.data
     declared = _declared_types(table)
-    primary = table["primaryKey"]
+    primary = _keys(table["primaryKey"])
     if "sortKey" in primary and primary["sortKey"]["name"] == primary["partitionKey"]["name"]:
         yield doc.finding(
             ["primaryKey", "sortKey", "name"],
-            "the sort key is the same attribute as the partition key",
+            f"the table's primary key uses attribute {primary['sortKey']['name']!r} as both partition key and sort key",
             "use a different attribute for the sort key, or drop the sort key",
         )
     for kind, i, index in _indexes(table):
-        name = index["indexName"]
-        for role in ("partitionKey", "sortKey"):
-            if role not in index:
-                continue
-            key = index[role]
+        label = _label(kind, index)
+        keys = _keys(index)
+        for role, key in keys.items():
             if key["name"] not in declared:
                 yield doc.finding(
                     [kind, i, role, "name"],
-                    f"index {name} uses key attribute {key['name']!r}, which is not declared in attributes",
+                    f"{label} uses attribute {key['name']!r} as its {ROLE_WORDS[role]}, which is not declared "
+                    "in attributes",
                     f'add {{"name": "{key["name"]}", "type": "{key["type"]}"}} to attributes, or fix the name',
                 )
             elif declared[key["name"]] != key["type"] and key["type"] in KEY_TYPES:
                 # (a key type outside S/N/B is reported once, by the schema)
                 yield doc.finding(
                     [kind, i, role, "type"],
-                    f"index {name} declares {key['name']!r} as {key['type']}, but attributes declare it as "
+                    f"{label} declares {key['name']!r} as {key['type']}, but attributes declare it as "
                     f"{declared[key['name']]}",
                     "make the two types the same (and S, N or B, as DynamoDB keys must be)",
                 )
-        if "sortKey" in index and index["sortKey"]["name"] == index["partitionKey"]["name"]:
+        if "sortKey" in keys and keys["sortKey"]["name"] == keys["partitionKey"]["name"]:
             yield doc.finding(
                 [kind, i, "sortKey", "name"],
-                f"index {name} uses the same attribute as partition and sort key",
+                f"{label} uses attribute {keys['sortKey']['name']!r} as both partition key and sort key",
                 "pick a different sort key attribute or drop the sort key",
             )
+
+
+def _key_names(holder: Mapping[str, Any]) -> tuple[str, str | None]:
+    sort = _sort_key(holder)
+    return holder["partitionKey"]["name"], sort["name"] if sort else None
 
 
 def _index_rules(doc: Document) -> Iterator[Finding]:
     table = doc.data
     primary = table["primaryKey"]
     seen_names: dict[str, str] = {}
-    seen_keys: dict[tuple[str, str | None], str] = {}
-    table_keys = (primary["partitionKey"]["name"], primary.get("sortKey", {}).get("name"))
+    seen_shapes: dict[tuple[Any, ...], str] = {}
+    table_keys = _key_names(primary)
     for kind, i, index in _indexes(table):
-        name = index["indexName"]
+        name, label = index["indexName"], _label(kind, index)
         if name in seen_names:
             yield doc.finding(
                 [kind, i, "indexName"],
@@ -244,50 +294,61 @@ def _index_rules(doc: Document) -> Iterator[Finding]:
                 "give every index (global and local) its own name",
             )
         seen_names.setdefault(name, pointer_of([kind, i]))
-        keys = (index["partitionKey"]["name"], index.get("sortKey", {}).get("name"))
-        if keys in seen_keys:
+        keys = _key_names(index)
+        projection = index.get("projectionType", "ALL")
+        # Same keys and same projection: the second index serves no query the first does not, at twice the
+        # write cost. (Same keys with a narrower projection can be a deliberate saving on reads.)
+        shape = (keys, projection, tuple(sorted(index.get("nonKeyAttributes", ()))))
+        if shape in seen_shapes:
             yield doc.finding(
                 [kind, i],
-                f"index {name} has the same keys as index {seen_keys[keys]} ({' + '.join(filter(None, keys))})",
-                f"remove {name}: {seen_keys[keys]} already serves every query it could serve",
+                f"{label} has the same keys as {seen_shapes[shape]} ({' + '.join(filter(None, keys))}) and the "
+                f"same projection ({projection})",
+                f"remove {label}: {seen_shapes[shape]} already serves every query it could serve",
             )
         elif keys == table_keys:
             yield doc.finding(
                 [kind, i],
-                f"index {name} has the same keys as the table itself",
+                f"{label} has the same keys as the table itself",
                 "query the table directly and remove the index",
             )
-        seen_keys.setdefault(keys, name)
-        projection = index.get("projectionType", "ALL")
+        seen_shapes.setdefault(shape, label)
+        described, pattern = index.get("description"), index.get("accessPattern")
+        if isinstance(described, str) and isinstance(pattern, str) and described.strip() != pattern.strip():
+            yield doc.finding(
+                [kind, i, "description"],
+                f"{label} has a description and an accessPattern that differ; both are its access pattern",
+                "keep one of the two (description is the customer's name for it), or make them the same text",
+            )
         if projection == "INCLUDE" and not index.get("nonKeyAttributes"):
             yield doc.finding(
                 [kind, i, "projectionType"],
-                f"index {name} projects INCLUDE but lists no nonKeyAttributes",
+                f"{label} projects INCLUDE but lists no nonKeyAttributes",
                 "add nonKeyAttributes with the attributes to copy into the index, or use ALL or KEYS_ONLY",
             )
         if projection != "INCLUDE" and "nonKeyAttributes" in index:
             yield doc.finding(
                 [kind, i, "nonKeyAttributes"],
-                f"index {name} lists nonKeyAttributes but projects {projection}",
+                f"{label} lists nonKeyAttributes but projects {projection}",
                 "set projectionType to INCLUDE, or remove nonKeyAttributes",
             )
         if kind == "localSecondaryIndexes":
-            if "sortKey" not in primary:
+            if _sort_key(primary) is None:
                 yield doc.finding(
                     [kind, i],
-                    f"local index {name} needs a table with a sort key",
+                    f"{label} needs a table with a sort key",
                     "add primaryKey.sortKey, or make the index global",
                 )
             if index["partitionKey"]["name"] != primary["partitionKey"]["name"]:
                 yield doc.finding(
                     [kind, i, "partitionKey", "name"],
-                    f"local index {name} must share the table's partition key {primary['partitionKey']['name']!r}",
+                    f"{label} must share the table's partition key {primary['partitionKey']['name']!r}",
                     "use the table's partition key, or make the index global",
                 )
-            if "sortKey" not in index:
+            if _sort_key(index) is None:
                 yield doc.finding(
                     [kind, i],
-                    f"local index {name} has no sort key",
+                    f"{label} has no sort key",
                     "a local index exists to give the table another sort key: add sortKey",
                 )
 
@@ -295,7 +356,8 @@ def _index_rules(doc: Document) -> Iterator[Finding]:
 def _attribute_rules(doc: Document) -> Iterator[Finding]:
     table = doc.data
     seen: set[str] = set()
-    primary_names = {k["name"] for k in table["primaryKey"].values()}
+    primary_keys = _keys(table["primaryKey"]).values()
+    primary_names = {k["name"] for k in primary_keys}
     for i, attribute in enumerate(table.get("attributes", [])):
         name = attribute["name"]
         if name in seen:
@@ -304,7 +366,7 @@ def _attribute_rules(doc: Document) -> Iterator[Finding]:
             )
         seen.add(name)
         if name in primary_names:
-            key_type = next(k["type"] for k in table["primaryKey"].values() if k["name"] == name)
+            key_type = next(k["type"] for k in primary_keys if k["name"] == name)
             if key_type != attribute["type"]:
                 yield doc.finding(
                     ["attributes", i, "type"],
@@ -355,7 +417,7 @@ def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any]) -> l
     findings: list[Finding] = []
     owners: dict[str, str] = {}
     for doc in docs:
-        found = schema_findings(doc, schema) + semantic_findings(doc)
+        found = [_key_type_finding(doc, f) for f in schema_findings(doc, schema)] + semantic_findings(doc)
         name = doc.data.get("tableName") if isinstance(doc.data, Mapping) else None
         if isinstance(name, str):
             name_is_valid = not any(f.pointer == "/tableName" for f in found)
