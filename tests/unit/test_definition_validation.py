@@ -429,3 +429,20 @@ def test_the_customers_format_still_rejects_real_defects(
         load_definition(definition_copy)
     problems = caught.value.problems
     assert [(p.pointer, message in p.message) for p in problems] == [(pointer, True)], problems
+
+
+def test_the_customers_format_renders_fmt_clean_terraform(definition_copy: Path, tmp_path: Path) -> None:
+    """Tags reach the table, index descriptions the comments, a null sort key means none; fmt-clean."""
+    _edit_table(definition_copy, "tenants", _customer_style)
+    _edit_table(definition_copy, "products", lambda t: t["primaryKey"].update(sortKey=None))
+    output, docs = tmp_path / "repos", tmp_path / "docs"
+    assert (
+        run(["-q", "generate", "--definition", str(definition_copy), "--output", str(output), "--docs", str(docs)]) == 0
+    )
+    main = (output / "2_1_bbws_dynamodb_schemas" / "terraform" / "tenants" / "main.tf").read_text()
+    assert '    DataClassification = "confidential"\n' in main
+    assert "  # History of one tenant, newest first\n  local_secondary_index {" in main
+    products = (output / "2_1_bbws_dynamodb_schemas" / "terraform" / "products" / "main.tf").read_text()
+    assert "range_key" not in products.split("attribute {")[0]  # "sortKey": null: no sort key
+    lld = (docs / "2.1.8_LLD_S3_and_DynamoDB.md").read_text()
+    assert "| `products` | table | `PK` = `PRODUCT#{productId}` | none |" in lld
