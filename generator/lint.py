@@ -238,7 +238,8 @@ def lint(files: Sequence[Path], terraform: Path | None = None, schema: Mapping[s
             result.unreadable.append(loaded)
         else:
             docs.append(loaded)
-    result.findings = validate_documents(docs, schema or table_schema())
+    # A hand-written file may be named anything; it is renamed when it joins a definition.
+    result.findings = validate_documents(docs, schema or table_schema(), file_names=False)
     if tables is not None and terraform is not None:
         for doc in docs:
             found, notes = compare_with_terraform(doc, tables, terraform)

@@ -412,8 +412,9 @@ def semantic_findings(doc: Document) -> list[Finding]:
     return findings
 
 
-def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any]) -> list[Finding]:
-    """Validate table documents one by one and against each other (unique names, name = file name)."""
+def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any], file_names: bool = True) -> list[Finding]:
+    """Validate table documents one by one and against each other (unique names, and name = file name
+    unless ``file_names`` is false, as for hand-written files outside a schemas folder)."""
     findings: list[Finding] = []
     owners: dict[str, str] = {}
     for doc in docs:
@@ -431,7 +432,7 @@ def validate_documents(docs: Sequence[Document], schema: Mapping[str, Any]) -> l
                 )
             owners.setdefault(name, doc.file)
             stem = Path(doc.file).name.removesuffix(".json")
-            if stem != name and name_is_valid:
+            if stem != name and name_is_valid and file_names:
                 found.append(
                     doc.finding(
                         ["tableName"],

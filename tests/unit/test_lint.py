@@ -184,3 +184,15 @@ def test_the_reader_follows_hcl_lexical_rules() -> None:
     assert one_line.attributes["c"] == "#not a comment" and isinstance(one_line.attributes["d"], Expression)
     with pytest.raises(HclError, match=r"x.tf:1: the heredoc EOT is never closed"):
         parse("v = <<EOT\nno end\n", "x.tf")
+
+
+def test_a_clean_file_under_any_name_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Outside a definition the file name is free; two files holding one table are still a defect."""
+    mine = tmp_path / "tenants-v2.json"
+    shutil.copy(DEFINITION / "tables" / "tenants.json", mine)
+    code, findings, err = _lint(capsys, mine)
+    assert (code, findings) == (0, []) and "1 file(s) clean" in err
+    twin = tmp_path / "copy.json"
+    shutil.copy(mine, twin)
+    code, findings, _ = _lint(capsys, mine, twin)
+    assert code == 1 and len(findings) == 1 and "table name 'tenants' is already used by" in findings[0]
