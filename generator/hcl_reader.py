@@ -11,10 +11,12 @@ leaves every expression it cannot read literally as :class:`Expression` text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PUNCTUATION = "{}[]()=,"
+_HEREDOC = re.compile(r"<<-?[A-Za-z_]")
 OPENERS, CLOSERS = "([{", ")]}"
 
 
@@ -89,7 +91,7 @@ class _Lexer:
                 self.pos = end + 2
             elif char == '"':
                 self.string()
-            elif text.startswith("<<", self.pos) and (self.tokens and self.tokens[-1].text == "="):
+            elif _HEREDOC.match(text, self.pos):  # HCL has no << operator: this is always a heredoc
                 self.heredoc()
             elif char in PUNCTUATION:
                 self.tokens.append(_Token("punct", char, self.line))

@@ -182,6 +182,8 @@ def test_the_reader_follows_hcl_lexical_rules() -> None:
     one_line = parse('a { b = "x" }\nc = "#not a comment" # comment\nd = "\\"${"}"}"\n', "x.tf")
     assert one_line.children("a")[0].attributes == {"b": "x"}
     assert one_line.attributes["c"] == "#not a comment" and isinstance(one_line.attributes["d"], Expression)
+    in_call = parse('p = jsonencode(<<EOT\n  {"a": "}"\nEOT\n)\nq = "after"\n', "x.tf")
+    assert in_call.attributes["q"] == "after" and isinstance(in_call.attributes["p"], Expression)
     with pytest.raises(HclError, match=r"x.tf:1: the heredoc EOT is never closed"):
         parse("v = <<EOT\nno end\n", "x.tf")
 
