@@ -231,8 +231,12 @@ def _key_type_finding(doc: Document, finding: Finding) -> Finding:
     except (KeyError, TypeError, IndexError):
         return finding
     hint = (
-        f"store {key['name']!r} as N (1/0) or S and declare it so in attributes and in the index, "
-        "or drop the index (a sparse index on an attribute set only when true also works)"
+        (
+            f"store {key['name']!r} as N (1/0) or S and declare it so in attributes and in the index, "
+            "or drop the index (a sparse index on an attribute set only when true also works)"
+        )
+        if kind
+        else f"key the table on an S, N or B attribute; keep {key['name']!r} as an ordinary attribute"
     )
     return Finding(finding.file, finding.line, finding.pointer, message, hint)
 
@@ -256,7 +260,8 @@ def _key_rules(doc: Document) -> Iterator[Finding]:
                     [kind, i, role, "name"],
                     f"{label} uses attribute {key['name']!r} as its {ROLE_WORDS[role]}, which is not declared "
                     "in attributes",
-                    f'add {{"name": "{key["name"]}", "type": "{key["type"]}"}} to attributes, or fix the name',
+                    f'add {{"name": "{key["name"]}", "type": "{key["type"] if key["type"] in KEY_TYPES else "S"}"}} '
+                    "to attributes, or fix the name",
                 )
             elif declared[key["name"]] != key["type"] and key["type"] in KEY_TYPES:
                 # (a key type outside S/N/B is reported once, by the schema)
