@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,19 @@ class TerraformTable:
         return self.address.rsplit(".", 1)[-1] == table_name
 
 
-def table_schema(path: Path | None = None) -> Mapping[str, Any]:
-    """The table JSON Schema ``bbws-gen validate`` uses (``path`` overrides); raises LintUsageError.
+def table_schema() -> Mapping[str, Any]:
+    """The table JSON Schema that ``bbws-gen validate`` uses; raises LintUsageError.
 
-    The JSON Schemas are moving into the package (issue 13); until then it is the checkout's editor copy.
+    Built into the package (``generator/schemas``, issue 13); a checkout from before that move has only
+    the copy in ``definition/schema``.
     """
-    path = path or Path(__file__).resolve().parents[1] / "definition" / "schema" / SCHEMA_NAME
+    built_in = resources.files("generator").joinpath("schemas", SCHEMA_NAME)
+    checkout = Path(__file__).resolve().parents[1] / "definition" / "schema" / SCHEMA_NAME
+    source = built_in if built_in.is_file() else checkout
     try:
-        loaded: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        loaded: Mapping[str, Any] = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LintUsageError([f"{path}: cannot load the table JSON Schema: {exc}"]) from exc
+        raise LintUsageError([f"{source}: cannot load the table JSON Schema: {exc}"]) from exc
     return loaded
 
 
