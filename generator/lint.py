@@ -149,6 +149,7 @@ def _compare_gsi(doc: Document, i: int, gsi: Mapping[str, Any], tf: Block, table
             )
     mine_extra = sorted(gsi.get("nonKeyAttributes", ()))
     theirs_extra = tf.attributes.get("non_key_attributes", ())
+    theirs_extra = (theirs_extra,) if isinstance(theirs_extra, str) else theirs_extra
     if not isinstance(theirs_extra, Expression) and mine_extra != sorted(theirs_extra):
         findings.append(
             doc.finding(
@@ -213,7 +214,10 @@ def compare_with_terraform(
                     )
                 )
             else:
-                findings.extend(_compare_gsi(doc, i, gsi, tf, table))
+                try:
+                    findings.extend(_compare_gsi(doc, i, gsi, tf, table))
+                except (KeyError, TypeError, AttributeError):
+                    continue  # a malformed GSI: the schema findings already name it
         for index_name, tf in sorted(blocks.items()):
             if index_name not in declared:
                 findings.append(

@@ -198,3 +198,25 @@ def test_a_clean_file_under_any_name_exits_0(tmp_path: Path, capsys: pytest.Capt
     shutil.copy(mine, twin)
     code, findings, _ = _lint(capsys, mine, twin)
     assert code == 1 and len(findings) == 1 and "table name 'tenants' is already used by" in findings[0]
+
+
+def test_malformed_files_are_reported_not_crashed_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    odd = tmp_path / "odd.json"
+    odd.write_text(
+        json.dumps(
+            {
+                "tableName": "tenants",
+                "primaryKey": {"partitionKey": {"name": "PK", "type": "S"}},
+                "globalSecondaryIndexes": [
+                    {"indexName": "EmailIndex", "partitionKey": {"type": "S"}, "nonKeyAttributes": [1, "a"]},
+                    "not an index",
+                ],
+            }
+        )
+    )
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    code, findings, err = _lint(capsys, odd, listed, "--terraform", CUSTOMER_TF)
+    assert code == 1 and "Traceback" not in err
+    assert any("odd.json:" in f and "'name' is required but missing" in f for f in findings)
+    assert any("list.json:" in f and "is not of type" in f for f in findings)
