@@ -271,7 +271,7 @@ def run_lint(files: Sequence[Path], terraform: Path | None, quiet: bool = False)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
     if result.unreadable:
-        print(f"\n{len(result.unreadable)} file(s) could not be read as JSON", file=sys.stderr)
+        print(f"\n{len(result.unreadable)} file(s) could not be read", file=sys.stderr)
         return 2
     if result.findings:
         print(f"\n{len(result.findings)} defect(s) in {len(files)} file(s)", file=sys.stderr)
