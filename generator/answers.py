@@ -26,8 +26,6 @@ HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 TEMPLATES_PURPOSE = "templates"
 
-PYTHON_VERSION = "3.11"
-
 Answers = dict[str, Any]
 
 
@@ -97,7 +95,9 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         # Any patch of the pinned minor: S3 native state locking needs 1.10 or later.
         "terraform_required_version": "~> " + ".".join(model.platform.terraform_version.split(".")[:2]) + ".0",
         "aws_provider_version": model.platform.aws_provider_version,
-        "python_version": PYTHON_VERSION,
+        "python_version": model.pins.python_version,
+        "python_requirements": list(model.pins.python["requirements"]),
+        "pins": model.pins.as_answers(),
         "components": components,
         "environments": [_environment(e) for e in model.platform.environments],
     }

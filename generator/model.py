@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from generator.definition import RawDefinition
+from generator.pins import Pins
 
 DYNAMODB_REPO = "2_1_bbws_dynamodb_schemas"
 S3_REPO = "2_1_bbws_s3_schemas"
@@ -100,7 +101,7 @@ class Environment:
 
 @dataclass(frozen=True)
 class Platform:
-    """Versions and environments shared by both repos."""
+    """Versions (from the pins) and environments shared by both repos."""
 
     terraform_version: str
     aws_provider_version: str
@@ -147,6 +148,7 @@ class Model:
     buckets: tuple[Bucket, ...]
     brand: Mapping[str, str]
     templates: tuple[EmailTemplate, ...]
+    pins: Pins
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
@@ -274,8 +276,8 @@ def build_model(raw: RawDefinition) -> Model:
     environments = _environments(raw.platform.data)
     names = tuple(e.name for e in environments)
     platform = Platform(
-        terraform_version=raw.platform.data["terraform_version"],
-        aws_provider_version=raw.platform.data["aws_provider_version"],
+        terraform_version=raw.pins.terraform_version,
+        aws_provider_version=raw.pins.provider("aws").version,
         environments=environments,
     )
     tables = tuple(sorted((_table(d.data, names) for d in raw.tables), key=lambda t: t.name))
@@ -286,4 +288,5 @@ def build_model(raw: RawDefinition) -> Model:
         buckets=_buckets(raw.platform.data, names),
         brand=frozen_map(raw.catalog["brand"]),
         templates=_templates(raw),
+        pins=raw.pins,
     )
