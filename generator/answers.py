@@ -103,6 +103,30 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
     }
 
 
+# Files only the repo's owners review: what runs in CI with cloud credentials, and the pins.
+PROTECTED_PATHS = (
+    "/.github/",
+    "/scripts/",
+    "/requirements*.txt",
+    "/.pre-commit-config.yaml",
+    "/.copier-answers.yml",
+)
+
+
+def _codeowners(model: Model, kind: str, component_paths: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    """CODEOWNERS rules of one repo, in file order (GitHub applies the last matching rule)."""
+    if model.codeowners is None:
+        return []
+    owners = list(model.codeowners.repos[kind])
+    rules: list[dict[str, Any]] = [{"pattern": "*", "owners": owners, "why": "everything in this repo"}]
+    for component, paths in component_paths.items():
+        extra = [o for o in model.codeowners.components.get(component, ()) if o not in owners]
+        if extra:
+            rules += [{"pattern": path, "owners": extra + owners, "why": f"component {component}"} for path in paths]
+    rules += [{"pattern": path, "owners": owners, "why": "CI, scripts and pins"} for path in PROTECTED_PATHS]
+    return rules
+
+
 def _component(name: str, kind: str) -> dict[str, str]:
     return {"name": name, "path": f"terraform/{name}", "kind": kind}
 
@@ -116,6 +140,10 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
     ]
+    paths = {t.name: [f"/terraform/{t.name}/", f"/schemas/{t.name}.json"] for t in model.tables}
+    spec["codeowners"] = _codeowners(
+        model, "dynamodb", {**paths, BACKUP_COMPONENT: [f"/terraform/{BACKUP_COMPONENT}/"]}
+    )
     return spec
 
 
@@ -179,6 +207,11 @@ def s3_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
     ]
+    paths = {
+        b.purpose: [f"/terraform/{b.purpose}/"] + (["/templates/"] if b.purpose == TEMPLATES_PURPOSE else [])
+        for b in model.buckets
+    }
+    spec["codeowners"] = _codeowners(model, "s3", paths)
     return spec
 
 

@@ -139,6 +139,14 @@ class EmailTemplate:
 
 
 @dataclass(frozen=True)
+class CodeOwners:
+    """Who reviews what: owners of each repo (by kind: dynamodb, s3) and extra owners per component."""
+
+    repos: Mapping[str, tuple[str, ...]]
+    components: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Model:
     """The whole validated definition."""
 
@@ -149,6 +157,7 @@ class Model:
     brand: Mapping[str, str]
     templates: tuple[EmailTemplate, ...]
     pins: Pins
+    codeowners: CodeOwners | None
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
@@ -271,6 +280,17 @@ def _templates(raw: RawDefinition) -> tuple[EmailTemplate, ...]:
     )
 
 
+def _codeowners(platform: Mapping[str, Any]) -> CodeOwners | None:
+    raw = platform.get("codeowners")
+    if raw is None:
+        return None
+    repos = raw.get("repos", {})
+    return CodeOwners(
+        repos=frozen_map({kind: tuple(repos.get(kind, raw["default"])) for kind in ("dynamodb", "s3")}),
+        components=frozen_map({name: tuple(owners) for name, owners in raw.get("components", {}).items()}),
+    )
+
+
 def build_model(raw: RawDefinition) -> Model:
     """Turn a validated definition into the model the blueprints render."""
     environments = _environments(raw.platform.data)
@@ -289,4 +309,5 @@ def build_model(raw: RawDefinition) -> Model:
         brand=frozen_map(raw.catalog["brand"]),
         templates=_templates(raw),
         pins=raw.pins,
+        codeowners=_codeowners(raw.platform.data),
     )

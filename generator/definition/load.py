@@ -184,6 +184,17 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                     key=True,
                 )
             )
+    components = {*platform.data["buckets"], "backup", *(d.data.get("tableName") for d in tables)}
+    for name in platform.data.get("codeowners", {}).get("components", {}):
+        if name not in components:
+            problems.append(
+                platform.finding(
+                    ["codeowners", "components", name],
+                    f"component {name!r} does not exist",
+                    f"use a table name, a bucket purpose or backup: {', '.join(sorted(map(str, components)))}",
+                    key=True,
+                )
+            )
     for doc in tables:
         if doc.data.get("tableName") == "backup":
             problems.append(
