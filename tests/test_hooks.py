@@ -1,0 +1,89 @@
+"""Local hooks of the generated repos: a split-out repo passes its own `.pre-commit-config.yaml` offline,
+and the hooks catch what CI's validate workflow would (unformatted Terraform, a broken schema file).
+
+Reuses the session's released monorepo (tests/test_update.py) and `bbws-gen split`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.split import split
+from tests.test_update import commit_all, isolated_env, released_monorepo
+
+DYNAMODB = "2_1_bbws_dynamodb_schemas"
+S3 = "2_1_bbws_s3_schemas"
+
+
+@pytest.fixture(scope="module")
+def split_repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both repos split out of a copy of the released monorepo (once per module)."""
+    base = tmp_path_factory.mktemp("hooks")
+    mono = base / "mono"
+    shutil.copytree(released_monorepo(tmp_path_factory), mono, symlinks=True)
+    env = isolated_env(base)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        assert split(mono / "repos", base / "split", f"file://{mono}") == 0
+    return base / "split"
+
+
+def _pre_commit(repo: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run --all-files` with only the venv's tools and terraform on PATH, and no network."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH")
+    path = [str(Path(sys.executable).parent), str(Path(terraform).parent), "/usr/bin", "/bin"]
+    env = {
+        **isolated_env(tmp),
+        "PATH": ":".join(path),
+        "PRE_COMMIT_HOME": str(tmp / "pre-commit"),
+        # Any download would fail: the hooks must need none.
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "TF_CLI_CONFIG_FILE": "/dev/null",
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "pre-commit"), "run", "--all-files", "--color", "never"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", [DYNAMODB, S3])
+def test_split_repo_passes_its_own_hooks_offline(split_repos: Path, tmp_path: Path, name: str) -> None:
+    result = _pre_commit(split_repos / name, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = [line for line in result.stdout.splitlines() if line.endswith("Passed")]
+    assert len(ran) == 4, result.stdout  # fmt, the repo's validator, workflow schema, Dependabot schema
+
+
+def test_hooks_catch_unformatted_terraform_and_a_broken_schema_file(split_repos: Path, tmp_path: Path) -> None:
+    repo = tmp_path / DYNAMODB
+    shutil.copytree(split_repos / DYNAMODB, repo, symlinks=True)
+    main = repo / "terraform" / "tenants" / "main.tf"
+    main.write_text(main.read_text(encoding="utf-8").replace("  name ", "      name ", 1), encoding="utf-8")
+    schema = repo / "schemas" / "tenants.json"
+    data = json.loads(schema.read_text(encoding="utf-8"))
+    data["globalSecondaryIndexes"][0]["partitionKey"]["type"] = "BOOL"
+    schema.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    commit_all(repo, "break two things", isolated_env(tmp_path))
+
+    result = _pre_commit(repo, tmp_path)
+    assert result.returncode == 1
+    failed = [line.split(".")[0] for line in result.stdout.splitlines() if line.endswith("Failed")]
+    assert failed == ["terraform fmt", "Validate table schema files"], result.stdout
+    assert "terraform/tenants/main.tf" in result.stdout
+    assert "BOOL" in result.stdout
