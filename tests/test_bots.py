@@ -72,20 +72,28 @@ def _python_regex(js: str) -> re.Pattern[str]:
     return re.compile(js.replace("(?<", "(?P<"))
 
 
-def _extracted(path: Path) -> list[dict[str, str]]:
+def _extracted(path: Path, text: str | None = None) -> list[dict[str, str]]:
     """What Renovate's custom regex managers extract from ``path`` (relative to the repo root)."""
     relative = path.relative_to(ROOT).as_posix()
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8") if text is None else text
     found: list[dict[str, str]] = []
     for manager in _renovate()["customManagers"]:
         if not any(re.search(p.strip("/"), relative) for p in manager["managerFilePatterns"]):
             continue
-        for pattern in manager["matchStrings"]:
-            for match in _python_regex(pattern).finditer(text):
-                dep = {k: v for k, v in match.groupdict().items() if v is not None}
-                dep.setdefault("depName", manager.get("depNameTemplate", ""))
-                dep.setdefault("datasource", manager.get("datasourceTemplate", ""))
-                found.append(dep)
+        patterns = [_python_regex(p) for p in manager["matchStrings"]]
+        if manager.get("matchStringsStrategy") == "recursive":
+            # Each pattern searches inside the matches of the one before; the last one extracts.
+            chunks = [text]
+            for pattern in patterns[:-1]:
+                chunks = [m[0] for chunk in chunks for m in pattern.finditer(chunk)]
+            matches = [m for chunk in chunks for m in patterns[-1].finditer(chunk)]
+        else:
+            matches = [m for pattern in patterns for m in pattern.finditer(text)]
+        for match in matches:
+            dep = {k: v for k, v in match.groupdict().items() if v is not None}
+            dep.setdefault("depName", manager.get("depNameTemplate", ""))
+            dep.setdefault("datasource", manager.get("datasourceTemplate", ""))
+            found.append(dep)
     return found
 
 
@@ -108,6 +116,18 @@ def test_renovate_finds_every_pin_of_the_pins_file() -> None:
         for p in pins["providers"].values()
     ]
     assert found == sorted(expected, key=lambda d: d["depName"])
+
+
+def test_renovate_finds_npm_pins_once_there_are_some() -> None:
+    text = PINS.read_text(encoding="utf-8").replace(
+        "\nnpm: {}\n", '\nnpm:\n  html-validate: 10.2.1\n  "@jsx-email/doiuse-email": "1.0.4"\n'
+    )
+    assert "html-validate" in text
+    npm = [dep for dep in _extracted(PINS, text) if dep["datasource"] == "npm"]
+    assert sorted(npm, key=lambda d: d["depName"]) == [
+        {"depName": "@jsx-email/doiuse-email", "currentValue": "1.0.4", "datasource": "npm"},
+        {"depName": "html-validate", "currentValue": "10.2.1", "datasource": "npm"},
+    ]
 
 
 def test_renovate_finds_the_terraform_version_of_the_monorepo_ci() -> None:
