@@ -104,9 +104,11 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
     }
 
 
-# Files only the repo's owners review: what runs in CI with cloud credentials, and the pins.
+# Files only the repo's owners review: what runs in CI with cloud credentials, the pipeline's own
+# roles (bootstrap/), and the pins.
 PROTECTED_PATHS = (
     "/.github/",
+    "/bootstrap/",
     "/scripts/",
     "/requirements*.txt",
     "/.pre-commit-config.yaml",
@@ -124,7 +126,7 @@ def _codeowners(model: Model, kind: str, component_paths: Mapping[str, list[str]
         extra = [o for o in model.codeowners.components.get(component, ()) if o not in owners]
         if extra:
             rules += [{"pattern": path, "owners": extra + owners, "why": f"component {component}"} for path in paths]
-    rules += [{"pattern": path, "owners": owners, "why": "CI, scripts and pins"} for path in PROTECTED_PATHS]
+    rules += [{"pattern": path, "owners": owners, "why": "CI, its roles, scripts and pins"} for path in PROTECTED_PATHS]
     return rules
 
 
