@@ -21,7 +21,6 @@ from generator.model import (
     Model,
     Table,
 )
-from generator.module_docs import module_docs
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -99,7 +98,7 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         "python_version": model.pins.python_version,
         "python_requirements": list(model.pins.python["requirements"]),
         "pins": model.pins.as_answers(),
-        "components": [_documented(c, model) for c in components],
+        "components": components,
         "environments": [_environment(e) for e in model.platform.environments],
     }
 
@@ -128,13 +127,6 @@ def _codeowners(model: Model, kind: str, component_paths: Mapping[str, list[str]
             rules += [{"pattern": path, "owners": extra + owners, "why": f"component {component}"} for path in paths]
     rules += [{"pattern": path, "owners": owners, "why": "CI, its roles, scripts and pins"} for path in PROTECTED_PATHS]
     return rules
-
-
-def _documented(component: dict[str, Any], model: Model) -> dict[str, Any]:
-    """The component with its root's interface (inputs, outputs, resources) for the root's README."""
-    envs = [e.name for e in model.platform.environments]
-    holds_templates = component["kind"] == "bucket" and component["name"] == TEMPLATES_PURPOSE
-    return {**component, "docs": module_docs(component["kind"], envs, holds_templates)}
 
 
 def _component(name: str, kind: str) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Each Terraform root's README lists exactly the root's inputs, outputs and resources (terraform-docs
-style, rendered from the model's data), with the types, descriptions and DR-only resources of its .tf files."""
+style: the blueprint's interface data, blueprints/shared/terraform/interface.jinja, with per-environment
+names from the model), with the types, descriptions and DR-only resources of its .tf files."""
 
 from __future__ import annotations
 
