@@ -1,5 +1,6 @@
-"""Local hooks of the generated repos: a split-out repo passes its own `.pre-commit-config.yaml` offline,
-and the hooks catch what CI's validate workflow would (unformatted Terraform, a broken schema file).
+"""Split-out repos maintain themselves: they pass their own `.pre-commit-config.yaml` offline, the hooks
+catch what CI's validate workflow would (unformatted Terraform, a broken schema file), and a Dependabot
+bump merged there is a hand edit that `copier update` keeps (the rule their READMEs state).
 
 Reuses the session's released monorepo (tests/test_update.py) and `bbws-gen split`.
 """
@@ -13,9 +14,19 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.split import split
-from tests.test_update import commit_all, isolated_env, released_monorepo
+from tests.test_update import (
+    BLUEPRINT_README,
+    answers_commit,
+    commit_all,
+    copier_update,
+    edit,
+    isolated_env,
+    release,
+    released_monorepo,
+)
 
 DYNAMODB = "2_1_bbws_dynamodb_schemas"
 S3 = "2_1_bbws_s3_schemas"
@@ -87,3 +98,28 @@ def test_hooks_catch_unformatted_terraform_and_a_broken_schema_file(split_repos:
     assert failed == ["terraform fmt", "Validate table schema files"], result.stdout
     assert "terraform/tenants/main.tf" in result.stdout
     assert "BOOL" in result.stdout
+
+
+def test_a_dependabot_bump_is_a_hand_edit_that_copier_update_keeps(split_repos: Path, tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    repo = tmp_path / DYNAMODB
+    shutil.copytree(split_repos / DYNAMODB, repo, symlinks=True)
+    pins = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))["spec"]["pins"]
+    old = pins["actions"]["checkout"]["uses"]
+    new = f"actions/checkout@{'c' * 40} # v5.9.9"
+    workflows = sorted((repo / ".github" / "workflows").glob("*.yml"))
+    for path in workflows:  # what Dependabot's pull request changes
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    commit_all(repo, "Bump actions/checkout (Dependabot)", env)
+
+    mono = split_repos.parent / "mono"
+    edit(mono / BLUEPRINT_README, "## Components\n", "## Components\n\nBlueprint 0.1.1 was here.\n")
+    release(mono, "0.1.1", env)
+    result = copier_update(repo, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert answers_commit(repo) == "v0.1.1"
+    assert "Blueprint 0.1.1 was here." in (repo / "README.md").read_text(encoding="utf-8")
+    texts = [path.read_text(encoding="utf-8") for path in workflows]
+    assert all(old not in text for text in texts)
+    assert sum(text.count(new) for text in texts) > 1
+    assert "<<<<<<<" not in "".join(texts)
