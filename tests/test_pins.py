@@ -157,3 +157,22 @@ def test_missing_pins_file_and_moved_platform_keys_say_what_to_do(
     err = capsys.readouterr().err
     assert "pins.yaml: the tool pins file is missing" in err
     assert "moved to pins.yaml (terraform.version): delete it here" in err
+
+
+def test_relock_writes_the_pinned_providers_hashes_back_keeping_the_file(tmp_path: Path) -> None:
+    from generator import relock
+    from tests.support import tf
+
+    mirror = tf.mirror_root()
+    if mirror is None:
+        pytest.skip("no Terraform provider mirror on this machine (relock would download the provider)")
+    committed = PINS_PATH.read_text(encoding="utf-8")
+    pins = tmp_path / "pins.yaml"
+    stale = "h1:" + "A" * 43 + "="
+    pins.write_text(committed.replace(_pins()["providers"]["aws"]["hashes"][0], stale), encoding="utf-8")
+    assert relock.main(["--pins", str(pins), "--fs-mirror", str(mirror)]) == 0
+    assert pins.read_text(encoding="utf-8") == committed  # the mirror's hash, comments and layout kept
+
+    pins.write_text(committed.replace("version: 5.100.0", "version: 5.99.0"), encoding="utf-8")
+    with pytest.raises(relock.RelockError, match="terraform providers lock failed"):
+        relock.relock(pins, mirror)
