@@ -176,3 +176,12 @@ def test_relock_writes_the_pinned_providers_hashes_back_keeping_the_file(tmp_pat
     pins.write_text(committed.replace("version: 5.100.0", "version: 5.99.0"), encoding="utf-8")
     with pytest.raises(relock.RelockError, match="terraform providers lock failed"):
         relock.relock(pins, mirror)
+
+
+def test_no_pyproject_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(pins_module, "PYPROJECT", tmp_path / "pyproject.toml")
+    assert run(["validate", "--definition", str(ROOT / "definition")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the Python pins" in err and "pip install -e ." in err and "Traceback" not in err

@@ -103,7 +103,14 @@ def _pins(root: Path, problems: list[Finding]) -> Pins | None:
     if found:
         problems.extend(found)
         return None
-    pinned = pyproject_pins()
+    try:
+        pinned = pyproject_pins()
+    except OSError as exc:
+        hint = "bbws-gen reads Python versions from its checkout's pyproject.toml: install it with pip install -e ."
+        problems.append(
+            Finding(str(exc.filename or "pyproject.toml"), 0, "", f"cannot read the Python pins: {exc}", hint)
+        )
+        return None
     found = python_findings(loaded, pinned)
     problems.extend(found)
     return None if found else build_pins(loaded.data, pinned)
