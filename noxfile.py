@@ -148,6 +148,13 @@ def split(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def relock(session: nox.Session) -> None:
+    """Rewrite the provider hashes of definition/pins.yaml for the pinned versions (online, or --fs-mirror DIR)."""
+    _install(session)
+    session.run("python", "-m", "generator.relock", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Timings of generate, check and static validation against the goals (medians of several runs)."""
     _install(session, "test")

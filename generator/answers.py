@@ -26,8 +26,6 @@ HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 TEMPLATES_PURPOSE = "templates"
 
-PYTHON_VERSION = "3.11"
-
 Answers = dict[str, Any]
 
 
@@ -98,10 +96,38 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         # Any patch of the pinned minor: S3 native state locking needs 1.10 or later.
         "terraform_required_version": "~> " + ".".join(model.platform.terraform_version.split(".")[:2]) + ".0",
         "aws_provider_version": model.platform.aws_provider_version,
-        "python_version": PYTHON_VERSION,
+        "python_version": model.pins.python_version,
+        "python_requirements": list(model.pins.python["requirements"]),
+        "pins": model.pins.as_answers(),
         "components": components,
         "environments": [_environment(e) for e in model.platform.environments],
     }
+
+
+# Files only the repo's owners review: what runs in CI with cloud credentials, the pipeline's own
+# roles (bootstrap/), and the pins.
+PROTECTED_PATHS = (
+    "/.github/",
+    "/bootstrap/",
+    "/scripts/",
+    "/requirements*.txt",
+    "/.pre-commit-config.yaml",
+    "/.copier-answers.yml",
+)
+
+
+def _codeowners(model: Model, kind: str, component_paths: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    """CODEOWNERS rules of one repo, in file order (GitHub applies the last matching rule)."""
+    if model.codeowners is None:
+        return []
+    owners = list(model.codeowners.repos[kind])
+    rules: list[dict[str, Any]] = [{"pattern": "*", "owners": owners, "why": "everything in this repo"}]
+    for component, paths in component_paths.items():
+        extra = [o for o in model.codeowners.components.get(component, ()) if o not in owners]
+        if extra:
+            rules += [{"pattern": path, "owners": extra + owners, "why": f"component {component}"} for path in paths]
+    rules += [{"pattern": path, "owners": owners, "why": "CI, its roles, scripts and pins"} for path in PROTECTED_PATHS]
+    return rules
 
 
 def _component(name: str, kind: str) -> dict[str, str]:
@@ -117,6 +143,10 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
     ]
+    paths = {t.name: [f"/terraform/{t.name}/", f"/schemas/{t.name}.json"] for t in model.tables}
+    spec["codeowners"] = _codeowners(
+        model, "dynamodb", {**paths, BACKUP_COMPONENT: [f"/terraform/{BACKUP_COMPONENT}/"]}
+    )
     return spec
 
 
@@ -180,6 +210,11 @@ def s3_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
     ]
+    paths = {
+        b.purpose: [f"/terraform/{b.purpose}/"] + (["/templates/"] if b.purpose == TEMPLATES_PURPOSE else [])
+        for b in model.buckets
+    }
+    spec["codeowners"] = _codeowners(model, "s3", paths)
     return spec
 
 

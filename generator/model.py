@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from generator.definition import RawDefinition
+from generator.pins import Pins
 
 DYNAMODB_REPO = "2_1_bbws_dynamodb_schemas"
 S3_REPO = "2_1_bbws_s3_schemas"
@@ -101,7 +102,7 @@ class Environment:
 
 @dataclass(frozen=True)
 class Platform:
-    """Versions and environments shared by both repos."""
+    """Versions (from the pins) and environments shared by both repos."""
 
     terraform_version: str
     aws_provider_version: str
@@ -139,6 +140,14 @@ class EmailTemplate:
 
 
 @dataclass(frozen=True)
+class CodeOwners:
+    """Who reviews what: owners of each repo (by kind: dynamodb, s3) and extra owners per component."""
+
+    repos: Mapping[str, tuple[str, ...]]
+    components: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Model:
     """The whole validated definition."""
 
@@ -148,6 +157,8 @@ class Model:
     buckets: tuple[Bucket, ...]
     brand: Mapping[str, str]
     templates: tuple[EmailTemplate, ...]
+    pins: Pins
+    codeowners: CodeOwners | None
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
@@ -274,13 +285,24 @@ def _templates(raw: RawDefinition) -> tuple[EmailTemplate, ...]:
     )
 
 
+def _codeowners(platform: Mapping[str, Any]) -> CodeOwners | None:
+    raw = platform.get("codeowners")
+    if raw is None:
+        return None
+    repos = raw.get("repos", {})
+    return CodeOwners(
+        repos=frozen_map({kind: tuple(repos.get(kind, raw["default"])) for kind in ("dynamodb", "s3")}),
+        components=frozen_map({name: tuple(owners) for name, owners in raw.get("components", {}).items()}),
+    )
+
+
 def build_model(raw: RawDefinition) -> Model:
     """Turn a validated definition into the model the blueprints render."""
     environments = _environments(raw.platform.data)
     names = tuple(e.name for e in environments)
     platform = Platform(
-        terraform_version=raw.platform.data["terraform_version"],
-        aws_provider_version=raw.platform.data["aws_provider_version"],
+        terraform_version=raw.pins.terraform_version,
+        aws_provider_version=raw.pins.provider("aws").version,
         environments=environments,
     )
     tables = tuple(sorted((_table(d.data, names) for d in raw.tables), key=lambda t: t.name))
@@ -291,4 +313,6 @@ def build_model(raw: RawDefinition) -> Model:
         buckets=_buckets(raw.platform.data, names),
         brand=frozen_map(raw.catalog["brand"]),
         templates=_templates(raw),
+        pins=raw.pins,
+        codeowners=_codeowners(raw.platform.data),
     )

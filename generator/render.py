@@ -63,23 +63,13 @@ def release(root: Path) -> str:
 
 def targets(model: Model, root: Path, output: Path, docs: Path) -> list[Target]:
     """Every generated tree: the two repos under ``output``, and the docs at ``docs``."""
-    requirements = python_requirements(root)
-    dynamodb = {**dynamodb_spec(model), "python_requirements": requirements}
-    s3 = {**s3_spec(model), "python_requirements": requirements}
+    dynamodb = dynamodb_spec(model)
+    s3 = s3_spec(model)
     return [
         Target(DYNAMODB_REPO, output / DYNAMODB_REPO, "dynamodb", dynamodb),
         Target(S3_REPO, output / S3_REPO, "s3", s3),
         Target("docs", docs, "docs", {"dynamodb": dynamodb, "s3": s3}),
     ]
-
-
-def python_requirements(root: Path) -> list[str]:
-    """Pins the generated repos' scripts need, taken from the project's single list of pins."""
-    with (root / "pyproject.toml").open("rb") as handle:
-        project = tomllib.load(handle)["project"]
-    pins = [*project["dependencies"], *project["optional-dependencies"]["test"]]
-    wanted = ("jsonschema==", "pyyaml==", "chevron==", "html5lib==", "boto3==")
-    return sorted(p for p in pins if p.lower().startswith(wanted))
 
 
 def _stage_template(root: Path, into: Path) -> Path:

@@ -28,6 +28,7 @@ from tests.conftest import REPOS
 from tests.support.deploy import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
+PINS = yaml.safe_load((ROOT / "definition" / "pins.yaml").read_text(encoding="utf-8"))
 YAMLLINT_CONFIG = ROOT / "blueprints" / "shared" / "yamllint.yaml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 REUSABLE = "$/.github/workflows/terraform-component.yml"
@@ -305,7 +306,7 @@ def test_terraform_version_is_pinned(
             for step in _steps(job):
                 if _uses_action(step, "hashicorp/setup-terraform"):
                     setups += 1
-                    assert str(step["with"]["terraform_version"]) == "1.11.4"
+                    assert str(step["with"]["terraform_version"]) == PINS["terraform"]["version"]
                     assert step["with"]["terraform_wrapper"] is False
     assert setups
 

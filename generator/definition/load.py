@@ -1,6 +1,6 @@
 """Load the definition folder and validate it completely before anything is rendered.
 
-Layout: ``platform.yaml``, ``tables/<tableName>.json``, ``schema/*.schema.json``. Every problem of
+Layout: ``platform.yaml``, ``pins.yaml``, ``tables/<tableName>.json``, ``schema/*.schema.json``. Every problem of
 every file is collected, then raised together as one :class:`DefinitionError`.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from generator.errors import DefinitionError, Finding
+from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
 from generator.shipped import validate_templates
 from generator.shipped.validate_schemas import (
     Document,
@@ -41,6 +42,7 @@ class RawDefinition:
     tables: tuple[Document, ...]
     table_schema: Mapping[str, Any]
     catalog: Mapping[str, Any]
+    pins: Pins
 
     @property
     def templates_dir(self) -> Path:
@@ -84,6 +86,35 @@ def _platform(root: Path, problems: list[Finding]) -> Document | None:
     found = schema_findings(loaded, _schema(root, "platform.schema.json"))
     problems.extend(found)
     return None if found else loaded
+
+
+def _pins(root: Path, problems: list[Finding]) -> Pins | None:
+    """The tool pins, or None with the reasons added to ``problems``."""
+    path = root / PINS_FILE
+    if not path.is_file():
+        problems.append(
+            Finding(str(path), 0, "", "the tool pins file is missing", f"copy {PINS_FILE} from bbws-gen's definition/")
+        )
+        return None
+    loaded = load_yaml(path, str(path))
+    if isinstance(loaded, Finding):
+        problems.append(loaded)
+        return None
+    found = schema_findings(loaded, _schema(root, "pins.schema.json"))
+    if found:
+        problems.extend(found)
+        return None
+    try:
+        pinned = pyproject_pins()
+    except OSError as exc:
+        hint = "bbws-gen reads Python versions from its checkout's pyproject.toml: install it with pip install -e ."
+        problems.append(
+            Finding(str(exc.filename or "pyproject.toml"), 0, "", f"cannot read the Python pins: {exc}", hint)
+        )
+        return None
+    found = python_findings(loaded, pinned)
+    problems.extend(found)
+    return None if found else build_pins(loaded.data, pinned)
 
 
 def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> list[Document]:
@@ -158,6 +189,17 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                     ["buckets", purpose],
                     f"purpose {purpose!r} clashes with the log or DR bucket of another purpose",
                     "purposes must not end in -logs or -dr",
+                    key=True,
+                )
+            )
+    components = {*platform.data["buckets"], "backup", *(d.data.get("tableName") for d in tables)}
+    for name in platform.data.get("codeowners", {}).get("components", {}):
+        if name not in components:
+            problems.append(
+                platform.finding(
+                    ["codeowners", "components", name],
+                    f"component {name!r} does not exist",
+                    f"use a table name, a bucket purpose or backup: {', '.join(sorted(map(str, components)))}",
                     key=True,
                 )
             )
@@ -240,10 +282,11 @@ def load_definition(root: Path) -> RawDefinition:
     problems: list[Finding] = []
     table_schema = _schema(root, "table.schema.json")
     platform = _platform(root, problems)
+    pins = _pins(root, problems)
     tables = _tables(root, table_schema, problems)
     catalog = _templates(root, problems)
     if platform is not None:
         _cross_file(platform, tables, problems)
-    if problems or platform is None:
+    if problems or platform is None or pins is None:
         raise DefinitionError(problems)
-    return RawDefinition(root, platform, tuple(tables), table_schema, catalog)
+    return RawDefinition(root, platform, tuple(tables), table_schema, catalog, pins)

@@ -30,7 +30,7 @@ What it does, in order:
 ``--dry-run`` does steps 1-4 and prints what 5-6 would do, changing nothing.
 Exit codes: 0 done (or nothing to do), 1 refused or failed (the message says why), 2 bad usage.
 
-What Terraform does after a rollback (observed with Terraform 1.11.4, AWS provider 5.100.0, the S3
+What Terraform does after a rollback (observed with Terraform 1.11, AWS provider 5.100, the S3
 backend with ``use_lockfile``, tested end to end against a moto server):
 
 - the S3 backend has no serial check: it reads the newest object version, so the restored state, whose

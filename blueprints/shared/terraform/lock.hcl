@@ -1,10 +1,13 @@
 # This file is maintained automatically by "terraform init".
 # Manual edits may be lost in future updates.
-
-provider "registry.terraform.io/hashicorp/aws" {
-  version     = "5.100.0"
-  constraints = "5.100.0"
+{% for provider in [spec.pins.providers.aws] %}
+provider "registry.terraform.io/{{ provider.source }}" {
+  version     = "{{ provider.version }}"
+  constraints = "{{ provider.version }}"
   hashes = [
-    "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=",
+{%- for hash in provider.hashes %}
+    "{{ hash }}",
+{%- endfor %}
   ]
 }
+{%- endfor %}

@@ -1,0 +1,124 @@
+"""Tool pins of the generated repos: ``pins.yaml`` of the definition, checked, typed and frozen.
+
+Every version the generated repos use (actions by commit SHA, Terraform, providers with their
+lock-file hashes, Python, npm packages) comes from here; blueprints only print it. Python package
+versions stay in ``pyproject.toml`` (the project's one list of Python pins, which pip and nox install
+from): ``pins.yaml`` names the packages and the versions are resolved from there.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.shipped.validate_schemas import Document, Finding
+
+PINS_FILE = "pins.yaml"
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYTHON_GROUPS = ("requirements", "tools", "dev")
+_EXACT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;,]+)$")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A GitHub Action pinned to the commit a release tag points at."""
+
+    key: str
+    action: str
+    sha: str
+    tag: str
+
+    @property
+    def uses(self) -> str:
+        """The ``uses:`` value: owner/repo@<sha> # <tag>."""
+        return f"{self.action}@{self.sha} # {self.tag}"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A Terraform provider version and the hashes its lock files record."""
+
+    name: str
+    source: str
+    version: str
+    hashes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pins:
+    """Every pinned version of the generated repos."""
+
+    terraform_version: str
+    providers: tuple[Provider, ...]
+    actions: tuple[Action, ...]
+    python_version: str
+    python: Mapping[str, tuple[str, ...]]
+    npm: Mapping[str, str]
+
+    def provider(self, name: str) -> Provider:
+        """The provider called ``name`` (``aws``)."""
+        return next(p for p in self.providers if p.name == name)
+
+    def as_answers(self) -> dict[str, Any]:
+        """Plain data for the Copier answers (recorded in ``.copier-answers.yml``)."""
+        return {
+            "terraform": self.terraform_version,
+            "providers": {
+                p.name: {"source": p.source, "version": p.version, "hashes": list(p.hashes)} for p in self.providers
+            },
+            "actions": {a.key: {"action": a.action, "sha": a.sha, "tag": a.tag, "uses": a.uses} for a in self.actions},
+            "python": {"version": self.python_version, **{group: list(self.python[group]) for group in PYTHON_GROUPS}},
+            "npm": dict(self.npm),
+        }
+
+
+def pyproject_pins(path: Path | None = None) -> dict[str, str]:
+    """Exact pins (``name==version``) of pyproject.toml (this checkout's by default), by normalized name."""
+    with (path or PYPROJECT).open("rb") as handle:
+        project = tomllib.load(handle)["project"]
+    groups = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values()]
+    found: dict[str, str] = {}
+    for requirement in (r for group in groups for r in group):
+        match = _EXACT.match(requirement.replace(" ", ""))
+        if match:
+            found[_normalized(match["name"])] = f"{match['name']}=={match['version']}"
+    return found
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def python_findings(doc: Document, pinned: Mapping[str, str]) -> list[Finding]:
+    """Each package ``pins.yaml`` names that pyproject.toml does not pin exactly."""
+    pyproject = PYPROJECT
+    return [
+        doc.finding(
+            ["python", group, position],
+            f"{name!r} is not pinned with == in {pyproject.name}",
+            f"add an exact pin such as {name}==X.Y.Z to a dependency list of {pyproject}, or remove it here",
+        )
+        for group in PYTHON_GROUPS
+        for position, name in enumerate(doc.data["python"][group])
+        if _normalized(name) not in pinned
+    ]
+
+
+def build_pins(data: Mapping[str, Any], pinned: Mapping[str, str]) -> Pins:
+    """The typed pins of a schema-valid ``pins.yaml`` whose Python names are all in ``pinned``."""
+    python = data["python"]
+    return Pins(
+        terraform_version=str(data["terraform"]["version"]),
+        providers=tuple(
+            Provider(name, p["source"], str(p["version"]), tuple(p["hashes"]))
+            for name, p in sorted(data["providers"].items())
+        ),
+        actions=tuple(Action(key, a["action"], a["sha"], a["tag"]) for key, a in sorted(data["actions"].items())),
+        python_version=str(python["version"]),
+        python={group: tuple(sorted(pinned[_normalized(name)] for name in python[group])) for group in PYTHON_GROUPS},
+        npm={name: str(version) for name, version in sorted(data.get("npm", {}).items())},
+    )
