@@ -194,20 +194,13 @@ class StrictLoader(yaml.SafeLoader):
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         if node.tag not in _STANDARD_TAGS:
-            what = {
-                "tag:yaml.org,2002:timestamp": f"YAML reads {node.value!r} as a date",
-                "tag:yaml.org,2002:binary": "binary data (!!binary)",
-                "tag:yaml.org,2002:merge": "a merge key (<<)",
-            }.get(node.tag, f"the tag {node.tag}")
-            raise ConstructorError(None, None, f"{what} is not allowed: write it as a quoted string", node.start_mark)
+            problem = {
+                "tag:yaml.org,2002:timestamp": f"YAML reads {node.value!r} as a date: quote it to keep it text",
+                "tag:yaml.org,2002:binary": "binary data (!!binary) is not allowed: write text",
+                "tag:yaml.org,2002:merge": "merge keys (<<) are not allowed: write the keys out",
+            }.get(node.tag, f"the tag {node.tag} is not allowed: write a plain value")
+            raise ConstructorError(None, None, problem, node.start_mark)
         return super().construct_object(node, deep)
-
-    def flatten_mapping(self, node: MappingNode) -> None:
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ConstructorError(
-                    None, None, "a merge key (<<) is not allowed: write the keys out", key_node.start_mark
-                )
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
         mapping: dict[Any, Any] = {}
@@ -270,6 +263,8 @@ def _yaml_hint(problem: str) -> str:
         return "flatten the document"
     if "duplicate" in problem:
         return "keep one of the two keys"
+    if "merge" in problem or "binary" in problem or "the tag" in problem:
+        return "plain YAML only: strings, numbers, true/false, lists and mappings"
     if "integer" in problem or "finite" in problem:
         return "use a plain number within range"
     return "quote the value, e.g. '2024-01-01' or 'on'"
