@@ -24,7 +24,11 @@ def fmt_diff(tree: Path) -> str:
     if exe is None:
         return ""
     result = subprocess.run(
-        [exe, "fmt", "-no-color", "-check", "-recursive", "-diff", "."], cwd=tree, capture_output=True, text=True, check=False
+        [exe, "fmt", "-no-color", "-check", "-recursive", "-diff", "."],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return result.stdout
 

@@ -75,7 +75,9 @@ def _yaml_deep_nesting(definition: Path) -> None:
 
 def _json_deep_nesting(definition: Path) -> None:
     path = definition / "tables" / "tenants.json"
-    path.write_text(path.read_text().replace('"description":', '"x": ' + "[" * 100_000 + "]" * 100_000 + ', "description":', 1))
+    path.write_text(
+        path.read_text().replace('"description":', '"x": ' + "[" * 100_000 + "]" * 100_000 + ', "description":', 1)
+    )
 
 
 def _json_big_int(definition: Path) -> None:
@@ -119,7 +121,7 @@ def _three_hundred_tables(definition: Path) -> None:
 def _eleven_environments(definition: Path) -> None:
     path = definition / "platform.yaml"
     extra = "".join(
-        f"  env{i:02d}:\n    account_id: \"1234567890{i:02d}\"\n    deletion_protection: true\n"
+        f'  env{i:02d}:\n    account_id: "1234567890{i:02d}"\n    deletion_protection: true\n'
         f"    dr_replication: false\n    backup: {{frequency: daily, retention_days: 7}}\n"
         for i in range(8)
     )
@@ -337,13 +339,18 @@ def _blocks(text: str) -> list[tuple[str, ...]]:
         for entry in entries:
             labels: tuple[str, ...] = ()
             node = entry
-            while isinstance(node, dict) and len([k for k in node if not k.startswith("__")]) == 1 and kind in (
-                "resource",
-                "data",
-                "variable",
-                "output",
-                "module",
-                "provider",
+            while (
+                isinstance(node, dict)
+                and len([k for k in node if not k.startswith("__")]) == 1
+                and kind
+                in (
+                    "resource",
+                    "data",
+                    "variable",
+                    "output",
+                    "module",
+                    "provider",
+                )
             ):
                 (label,) = [k for k in node if not k.startswith("__")]
                 labels += (label.strip('"'),)
@@ -366,7 +373,7 @@ def test_hostile_text_renders_inert(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert _blocks((repos / rel).read_text()) == _blocks(tf_file.read_text()), rel
     # The payloads are there, but only as comment text on one line, or inside a string.
     every_tf = "".join(p.read_text() for p in repos.rglob("*.tf*"))
-    for payload in ("aws_iam_user", "AdministratorAccess", "/etc/passwd", "\"null\" \"x\""):
+    for payload in ("aws_iam_user", "AdministratorAccess", "/etc/passwd", '"null" "x"'):
         lines = [line for line in every_tf.splitlines() if payload in line]
         assert lines and all(line.lstrip().startswith("#") for line in lines), payload
     # The table files the Lambdas read carry the text exactly as written.

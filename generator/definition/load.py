@@ -111,7 +111,10 @@ def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> l
                 f"add one <tableName>.json per table to {directory}",
             )
         )
-    problems.extend(names.table_count_problems(str(directory), len(paths)))
+    too_many = names.table_count_problems(str(directory), len(paths))
+    if too_many:
+        problems.extend(too_many)  # before reading any of them
+        return []
     docs = [doc for doc in (_document(path, "json", problems) for path in paths) if doc is not None]
     found = validate_documents(docs, schema)
     named = {f.file for f in found if f.pointer == "/tableName"}

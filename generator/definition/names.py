@@ -195,10 +195,8 @@ def platform_problems(platform: Document) -> list[Finding]:
 
 
 def _tag_char(char: str) -> bool:
-    return char in _TAG_PUNCTUATION or unicodedata.category(char)[0] in "LNZ" and unicodedata.category(char) not in (
-        "Zl",
-        "Zp",
-    )
+    category = unicodedata.category(char)
+    return char in _TAG_PUNCTUATION or category[0] in "LN" or category == "Zs"
 
 
 def table_count_problems(directory: str, count: int) -> list[Finding]:
