@@ -45,36 +45,34 @@ MAX_TEMPLATES = 200
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 
+def table_name_problem(name: str) -> tuple[str, str] | None:
+    """(message, hint) when ``name`` cannot be a table name, else None."""
+    if name == "backup":
+        return (
+            "'backup' is reserved: it is the AWS Backup component of the DynamoDB repo",
+            "name the table after its domain, e.g. backups_log",
+        )
+    if name.lower() in RESERVED:
+        return (
+            f"{name!r} is reserved: it already names a folder, a tool or a YAML keyword",
+            "name the table after its domain, e.g. tenants",
+        )
+    if not TABLE_NAME.fullmatch(name):
+        return (
+            f"table name {_show(name)} is not 3-63 characters of a-z, 0-9, '_' and '-' starting with a letter",
+            "a lowercase name such as order_items: it also names a folder, a KMS alias, a git tag "
+            "and a workflow matrix entry",
+        )
+    return None
+
+
 def table_name_problems(doc: Document) -> list[Finding]:
     """The table's name against :data:`TABLE_NAME` and :data:`RESERVED`; its attribute names."""
     found: list[Finding] = []
     name = doc.data.get("tableName") if isinstance(doc.data, Mapping) else None
-    if isinstance(name, str):
-        if name == "backup":
-            found.append(
-                doc.finding(
-                    ["tableName"],
-                    "'backup' is reserved: it is the AWS Backup component of the DynamoDB repo",
-                    "name the table after its domain, e.g. backups_log",
-                )
-            )
-        elif name.lower() in RESERVED:
-            found.append(
-                doc.finding(
-                    ["tableName"],
-                    f"{name!r} is reserved: it already names a folder, a tool or a YAML keyword",
-                    "name the table after its domain, e.g. tenants",
-                )
-            )
-        elif not TABLE_NAME.fullmatch(name):
-            found.append(
-                doc.finding(
-                    ["tableName"],
-                    f"table name {_show(name)} is not 3-63 characters of a-z, 0-9, '_' and '-' starting with a letter",
-                    "a lowercase name such as order_items: it also names a folder, a KMS alias, a git tag "
-                    "and a workflow matrix entry",
-                )
-            )
+    problem = table_name_problem(name) if isinstance(name, str) else None
+    if problem:
+        found.append(doc.finding(["tableName"], *problem))
     found.extend(_attribute_name_problems(doc))
     return found
 
