@@ -80,7 +80,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     try:
         report(f"validating the definition in {args.definition}")
-        model = build_model(load_definition(args.definition))
+        raw = load_definition(args.definition)
+        for note in raw.notes:
+            print(f"warning: {note}", file=sys.stderr)
+        model = build_model(raw)
         if args.command == "validate":
             print(f"definition {args.definition} is valid ({len(model.tables)} tables)")
             return EXIT_OK

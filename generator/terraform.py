@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from generator.errors import GenerateError
+
+_WHERE = re.compile(r"on (\S+) line (\d+)")
 
 
 def binary() -> str | None:
@@ -19,7 +24,11 @@ def fmt_diff(tree: Path) -> str:
     if exe is None:
         return ""
     result = subprocess.run(
-        [exe, "fmt", "-check", "-recursive", "-diff", "."], cwd=tree, capture_output=True, text=True, check=False
+        [exe, "fmt", "-no-color", "-check", "-recursive", "-diff", "."],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return result.stdout
 
@@ -31,12 +40,17 @@ def unformatted(tree: Path) -> list[str]:
         print("warning: terraform not on PATH; skipped the terraform fmt check", file=sys.stderr)
         return []
     result = subprocess.run(
-        [exe, "fmt", "-check", "-recursive", "-list=true", "."],
+        [exe, "fmt", "-no-color", "-check", "-recursive", "-list=true", "."],
         cwd=tree,
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode not in (0, 3):
-        raise RuntimeError(f"terraform fmt failed: {result.stderr.strip()}")
+        # Rendered Terraform that does not parse: a blueprint defect (definition text is escaped).
+        places = sorted({f"{tree.name}/{file}:{line}" for file, line in _WHERE.findall(result.stderr)})
+        raise GenerateError(
+            f"terraform fmt cannot parse the rendered Terraform in {', '.join(places) or tree.name}",
+            [line for line in result.stderr.strip().splitlines() if line.strip()][:20],
+        )
     return sorted(Path(line).as_posix() for line in result.stdout.split())

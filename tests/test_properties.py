@@ -11,12 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.cli import run
+from generator.definition.load import builtin_schema
 from generator.shipped.validate_schemas import Document, LineIndex, validate_documents
 from tests.conftest import DEFINITION
 from tests.support import tf
 
-SCHEMA = json.loads((DEFINITION / "schema" / "table.schema.json").read_text())
+SCHEMA = builtin_schema("table.schema.json")
 NAME = st.from_regex(r"[a-z][a-zA-Z0-9_]{2,20}", fullmatch=True)
+# Table names also name folders, KMS aliases, git tags and matrix entries (generator/definition/names.py).
+TABLE_NAME = st.from_regex(r"[a-z][a-z0-9_-]{2,20}", fullmatch=True)
 KEY_TYPE = st.sampled_from(["S", "N", "B"])
 
 
@@ -29,7 +32,7 @@ def tables(draw: st.DrawFn) -> dict[str, Any]:
     has_sort = draw(st.booleans())
     key = lambda n: {"name": n, "type": types[n]}  # noqa: E731
     table: dict[str, Any] = {
-        "tableName": "gen_" + draw(NAME),
+        "tableName": "gen_" + draw(TABLE_NAME),
         "description": "generated",
         "primaryKey": {"partitionKey": key(pk), **({"sortKey": key(sk)} if has_sort else {})},
         "attributes": [key(n) for n in ([] if has_sort else [sk]) + others],

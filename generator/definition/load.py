@@ -1,7 +1,9 @@
 """Load the definition folder and validate it completely before anything is rendered.
 
-Layout: ``platform.yaml``, ``pins.yaml``, ``tables/<tableName>.json``, ``schema/*.schema.json``. Every problem of
-every file is collected, then raised together as one :class:`DefinitionError`.
+Layout: ``platform.yaml``, ``pins.yaml``, ``tables/<tableName>.json``, ``templates/``, and ``schema/*.schema.json``
+(editor copies only: validation uses the schemas built into the package, so a loosened copy in the
+folder loosens nothing). Every file is checked by :mod:`generator.definition.safe_read` before it is
+opened; every problem of every file is collected, then raised together as one :class:`DefinitionError`.
 """
 
 from __future__ import annotations
@@ -9,18 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from generator.definition import names, safe_read
 from generator.errors import DefinitionError, Finding
 from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
 from generator.shipped import validate_templates
 from generator.shipped.validate_schemas import (
     Document,
-    LineIndex,
-    load_json,
     pointer_of,
     schema_findings,
     table_files,
@@ -43,6 +43,7 @@ class RawDefinition:
     table_schema: Mapping[str, Any]
     catalog: Mapping[str, Any]
     pins: Pins
+    notes: tuple[str, ...] = ()
 
     @property
     def templates_dir(self) -> Path:
@@ -50,40 +51,52 @@ class RawDefinition:
         return self.root / TEMPLATES_DIR
 
 
-def load_yaml(path: Path, display: str) -> Document | Finding:
-    """Read a YAML file, or return the finding that says why it cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        return Finding(display, 0, "", f"cannot read the file: {exc}", "make it a readable UTF-8 file")
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        where = f" at line {line} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return Finding(display, line, "", f"invalid YAML{where}: {problem}", "fix the YAML syntax")
-    return Document(display, data, LineIndex(text))
-
-
-def _schema(root: Path, name: str) -> Mapping[str, Any]:
-    path = root / SCHEMA_DIR / name
-    try:
-        loaded: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DefinitionError(
-            [Finding(str(path), 0, "", f"cannot load the JSON Schema: {exc}", "restore it from git")]
-        ) from exc
+def builtin_schema(name: str) -> Mapping[str, Any]:
+    """A JSON Schema shipped inside the package (``generator/schemas/<name>``)."""
+    text = resources.files("generator").joinpath("schemas", name).read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = json.loads(text)
     return loaded
 
 
-def _platform(root: Path, problems: list[Finding]) -> Document | None:
-    display = str(root / PLATFORM_FILE)
-    loaded = load_yaml(root / PLATFORM_FILE, display)
+SCHEMA_NAMES = ("platform.schema.json", "table.schema.json", "catalog.schema.json", "pins.schema.json")
+
+
+def _editor_copies(root: Path, readable: frozenset[Path]) -> list[str]:
+    """Notes on ``schema/`` copies that differ from the built-in schemas (they only guide editors)."""
+    notes = []
+    for name in SCHEMA_NAMES:
+        path = root / SCHEMA_DIR / name
+        if path not in readable:
+            continue
+        try:
+            same = json.loads(safe_read.read_text(path)) == builtin_schema(name)
+        except (safe_read.UnsafeInput, ValueError, OSError):
+            same = False
+        if not same:
+            notes.append(
+                f"{path} differs from the schema built into bbws-gen, which is the one validation uses; "
+                f"editors that read the copy check other rules (restore it from bbws-gen's generator/schemas/{name})"
+            )
+    return notes
+
+
+def _document(path: Path, kind: str, problems: list[Finding]) -> Document | None:
+    loaded = safe_read.load_document(path, kind)
     if isinstance(loaded, Finding):
         problems.append(loaded)
         return None
-    found = schema_findings(loaded, _schema(root, "platform.schema.json"))
+    found = safe_read.text_problems(loaded)
+    problems.extend(found)
+    return None if found else loaded
+
+
+def _platform(root: Path, problems: list[Finding]) -> Document | None:
+    loaded = _document(root / PLATFORM_FILE, "yaml", problems)
+    if loaded is None:
+        return None
+    found = schema_findings(loaded, builtin_schema("platform.schema.json"))
+    if not found:
+        found = names.platform_problems(loaded)
     problems.extend(found)
     return None if found else loaded
 
@@ -96,11 +109,10 @@ def _pins(root: Path, problems: list[Finding]) -> Pins | None:
             Finding(str(path), 0, "", "the tool pins file is missing", f"copy {PINS_FILE} from bbws-gen's definition/")
         )
         return None
-    loaded = load_yaml(path, str(path))
-    if isinstance(loaded, Finding):
-        problems.append(loaded)
+    loaded = _document(path, "yaml", problems)
+    if loaded is None:
         return None
-    found = schema_findings(loaded, _schema(root, "pins.schema.json"))
+    found = schema_findings(loaded, builtin_schema("pins.schema.json"))
     if found:
         problems.extend(found)
         return None
@@ -130,14 +142,15 @@ def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> l
                 f"add one <tableName>.json per table to {directory}",
             )
         )
-    docs: list[Document] = []
-    for path in paths:
-        loaded = load_json(path, str(path))
-        if isinstance(loaded, Finding):
-            problems.append(loaded)
-        else:
-            docs.append(loaded)
+    too_many = names.table_count_problems(str(directory), len(paths))
+    if too_many:
+        problems.extend(too_many)  # before reading any of them
+        return []
+    docs = [doc for doc in (_document(path, "json", problems) for path in paths) if doc is not None]
     found = validate_documents(docs, schema)
+    named = {f.file for f in found if f.pointer == "/tableName"}
+    found += [f for doc in docs if doc.file not in named for f in names.table_name_problems(doc)]
+    found += names.case_collisions(docs)
     problems.extend(found)
     bad = {f.file for f in found}
     return [d for d in docs if d.file not in bad]
@@ -146,6 +159,18 @@ def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> l
 def _templates(root: Path, problems: list[Finding]) -> Mapping[str, Any]:
     """The template catalog, after the same checks scripts/validate_templates.py runs in the S3 repo."""
     directory = root / TEMPLATES_DIR
+    # The templates validator reads these files itself, with the plain loaders: parse each strictly first.
+    unsafe: list[Finding] = []
+    if (directory / "catalog.yaml").is_file():
+        catalog_doc = _document(directory / "catalog.yaml", "yaml", unsafe)
+        entries = catalog_doc.data.get("templates") if catalog_doc and isinstance(catalog_doc.data, dict) else None
+        if isinstance(entries, list):
+            unsafe += names.template_count_problems(str(directory / "catalog.yaml"), len(entries))
+    for path in sorted(directory.rglob("*.json")):
+        _document(path, "json", unsafe)
+    if unsafe:
+        problems.extend(unsafe)
+        return {}
     try:
         found = validate_templates.validate(directory)
         catalog, _ = validate_templates.load_catalog(directory)
@@ -204,15 +229,6 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                 )
             )
     for doc in tables:
-        if doc.data.get("tableName") == "backup":
-            problems.append(
-                doc.finding(
-                    ["tableName"],
-                    "'backup' is reserved: it is the AWS Backup component of the DynamoDB repo",
-                    "name the table after its domain, e.g. backups_log",
-                )
-            )
-    for doc in tables:
         for env in doc.data.get("backup", {}):
             if env not in envs:
                 problems.append(
@@ -267,7 +283,7 @@ def _table_backup_and_tags(platform: Document, doc: Document) -> list[Finding]:
 
 def load_definition(root: Path) -> RawDefinition:
     """Load and validate the whole definition, raising :class:`DefinitionError` with every problem."""
-    if not (root / PLATFORM_FILE).is_file():
+    if not (root / PLATFORM_FILE).exists() and not (root / PLATFORM_FILE).is_symlink():
         raise DefinitionError(
             [
                 Finding(
@@ -279,8 +295,12 @@ def load_definition(root: Path) -> RawDefinition:
                 )
             ]
         )
+    # Nothing is opened before every path is known to be a small regular file inside the folder.
+    scanned = safe_read.scan(root, (PLATFORM_FILE, PINS_FILE, TABLES_DIR, TEMPLATES_DIR, SCHEMA_DIR))
+    if scanned.problems:
+        raise DefinitionError(scanned.problems)
     problems: list[Finding] = []
-    table_schema = _schema(root, "table.schema.json")
+    table_schema = builtin_schema("table.schema.json")
     platform = _platform(root, problems)
     pins = _pins(root, problems)
     tables = _tables(root, table_schema, problems)
@@ -289,4 +309,5 @@ def load_definition(root: Path) -> RawDefinition:
         _cross_file(platform, tables, problems)
     if problems or platform is None or pins is None:
         raise DefinitionError(problems)
-    return RawDefinition(root, platform, tuple(tables), table_schema, catalog, pins)
+    notes = tuple(_editor_copies(root, scanned.files))
+    return RawDefinition(root, platform, tuple(tables), table_schema, catalog, pins, notes)

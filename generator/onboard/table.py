@@ -30,6 +30,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from generator.definition import names
 from generator.definition.load import TABLES_DIR
 from generator.onboard.answers import Reader
 from generator.onboard.common import Definition, check_whole_definition, display
@@ -168,6 +169,9 @@ class TableRules:
             return problem
         if value in RESERVED_NAMES:
             return f"{RESERVED_NAMES[value]}; name the table after its domain"
+        rule = names.table_name_problem(value)
+        if rule:
+            return f"{rule[0]}; {rule[1]}"
         if value in self.existing:
             return (
                 f"table {value!r} already exists ({display(Path(self.existing[value].file))}); "
