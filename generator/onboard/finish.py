@@ -33,9 +33,21 @@ class Outputs:
     own: bool
 
 
+_project: list[Path] = []  # the project onboard runs in, when the CLI found it (``--project`` included)
+
+
+def use_project(root: Path) -> None:
+    """Make ``root`` the project whose ``definition/``, ``repos/`` and ``docs/`` onboarding works with."""
+    _project[:] = [root]
+
+
 def checkout_root() -> Path:
-    """The monorepo checkout this package belongs to."""
-    return Path(__file__).resolve().parents[2]
+    """The project onboarding runs in: the one the CLI found, else the one the current directory is in."""
+    if _project:
+        return _project[0]
+    from generator.project import find_project
+
+    return find_project()
 
 
 def _generated_repos(path: Path) -> bool:
@@ -82,7 +94,8 @@ def regenerate(definition: Path) -> tuple[int, Outputs | None]:
         print(f"\nnot regenerating: {outputs}.\nRegenerate where you want the output: {generate_command(definition)}")
         return 0, None
     print(f"\nRegenerating {display(outputs.repos)} and {display(outputs.docs)} ...", flush=True)
-    argv = ["generate", "--definition", str(definition), "--output", str(outputs.repos), "--docs", str(outputs.docs)]
+    argv = ["generate", "--project", str(checkout_root()), "--definition", str(definition)]
+    argv += ["--output", str(outputs.repos), "--docs", str(outputs.docs)]
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
         code = run(argv)
