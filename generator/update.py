@@ -107,9 +107,9 @@ def _preflight(repo: Path, vcs_ref: str | None) -> Plan | list[str]:
     if _git(repo, "rev-parse", "--show-toplevel").returncode != 0:
         return [f"{repo} is not in a git repository: copier update merges through git; commit it first"]
     problems: list[str] = []
-    dirty = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".").stdout.splitlines()
+    dirty = _changed(repo)
     if dirty:
-        shown = ", ".join(line[3:] for line in dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         problems.append(f"{repo} has uncommitted changes ({shown}): commit or stash them first")
     source = _git_source(src, repo)
     tags = _release_tags(source)
@@ -135,25 +135,31 @@ def _preflight(repo: Path, vcs_ref: str | None) -> Plan | list[str]:
     return Plan(repo, src, current, target, blueprint)
 
 
+def _changed(repo: Path) -> list[str]:
+    """Uncommitted or untracked files under ``repo``, relative to it."""
+    top = Path(_git(repo, "rev-parse", "--show-toplevel").stdout.strip())
+    lines = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".").stdout.splitlines()
+    names = [line[3:].split(" -> ")[-1].strip('"') for line in lines]
+    return [os.path.relpath(top / name, repo.resolve()) for name in names]
+
+
 def conflicts(repo: Path) -> list[str]:
     """Files of ``repo`` left conflicted: unmerged in git's index, holding conflict markers, or ``.rej``."""
     found: set[str] = set()
     top = Path(_git(repo, "rev-parse", "--show-toplevel").stdout.strip())
     unmerged = _git(repo, "diff", "--name-only", "--diff-filter=U", "--", ".").stdout.splitlines()
-    found.update(str((top / name).relative_to(repo)) for name in unmerged if name)
-    changed = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".").stdout.splitlines()
-    for line in changed:
-        name = line[3:].split(" -> ")[-1].strip('"')
-        path = top / name
+    found.update(os.path.relpath(top / name, repo.resolve()) for name in unmerged if name)
+    for name in _changed(repo):
+        path = repo / name
         if path.suffix == ".rej" or (path.is_file() and _MARKER.search(path.read_bytes())):
-            found.add(str(path.relative_to(repo)))
+            found.add(name)
     return sorted(found)
 
 
 def _copier(plan: Plan, trust: bool) -> subprocess.CompletedProcess[str]:
     # Copier resolves a relative _src_path against the current directory: run it inside the repo. The
     # recorded answers are the defaults, the blueprint is pinned, and stdin is closed: it never prompts.
-    command = [sys.executable, "-m", "copier", "update", "--defaults", "--overwrite", "--vcs-ref", plan.target]
+    command = [sys.executable, "-m", "copier", "update", "--defaults", "--vcs-ref", plan.target]
     command += ["--data", f"blueprint={plan.blueprint}", *(["--trust"] if trust else [])]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     return subprocess.run(
