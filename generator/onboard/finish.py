@@ -143,8 +143,10 @@ def next_steps(
     steps: list[tuple[str, str]] = [(text, "") for text in first]
     if not generated:
         steps.append(("Regenerate the repos:", regenerate_with))
+    elif first:  # the repos copy what the user writes next (the wording): generate again after it
+        steps.append(("Regenerate the repos once that is written (they carry it as written):", regenerate_with))
     steps += [
-        ("Review what changed:", "git status && git diff"),
+        ("Review what changed (-N makes new files show in the diff):", "git add -N . && git status && git diff"),
         ("Check (validates the definition, fails if repos/ or docs/ are not regenerated):", "nox -s check"),
         ("Commit and open a pull request:", f'git add {" ".join(paths)} && git commit -m "Add {what} {name}"'),
         (deploy, ""),
