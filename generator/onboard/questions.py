@@ -7,9 +7,8 @@ the user picks the part to answer again (previous answers are the defaults), the
 
 from __future__ import annotations
 
-import difflib
-
 import copy
+import difflib
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
