@@ -73,6 +73,14 @@ def _usage(error: UsageError) -> int:
     return EXIT_INVALID
 
 
+def _standalone(args: argparse.Namespace) -> bool:
+    """True when the command has every folder it needs without a project (generate always needs its
+    blueprints): validate or onboard --no-generate with --definition, split with --output and --into."""
+    if args.command == "validate" or (args.command == "onboard" and args.no_generate):
+        return args.definition is not None
+    return args.command == "split" and args.output is not None and args.into is not None
+
+
 def _update(args: argparse.Namespace) -> int:
     """``update`` runs in a project (all its repos) or inside a split-out repo, which is no project."""
     from generator.update import update
@@ -105,19 +113,33 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         root = find_project(getattr(args, "project", None))
     except UsageError as error:
-        return _usage(error)
-    if hasattr(args, "definition"):
-        args.definition = resolve(root, args.definition, "definition")
-    if args.command == "onboard":
-        from generator.onboard import onboard
+        if getattr(args, "project", None) is not None or not _standalone(args):
+            return _usage(error)
+        root = None  # every folder it needs was given: no project needed
+    if root is None:
+        if hasattr(args, "definition"):
+            args.definition = args.definition.absolute()
+        if args.command == "onboard":
+            from generator.onboard import onboard
 
-        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
-    if args.command == "split":
-        from generator.split import split
+            return onboard(args.kind, args.definition, args.answers, generate=False)
+        if args.command == "split":
+            from generator.split import split
 
-        return split(resolve(root, args.output, "repos"), resolve(root, args.into, "build/split"), args.remote)
-    if args.command == "generate":
-        args.output, args.docs = resolve(root, args.output, "repos"), resolve(root, args.docs, "docs")
+            return split(args.output, args.into, args.remote)
+    else:
+        if hasattr(args, "definition"):
+            args.definition = resolve(root, args.definition, "definition")
+        if args.command == "onboard":
+            from generator.onboard import onboard
+
+            return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
+        if args.command == "split":
+            from generator.split import split
+
+            return split(resolve(root, args.output, "repos"), resolve(root, args.into, "build/split"), args.remote)
+        if args.command == "generate":
+            args.output, args.docs = resolve(root, args.output, "repos"), resolve(root, args.docs, "docs")
 
     def report(message: str) -> None:
         if not quiet:

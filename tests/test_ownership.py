@@ -66,9 +66,7 @@ def test_generate_keeps_user_files_and_removes_only_what_it_generated(tmp_path: 
     _assert_kept(repo)
 
 
-def test_check_reports_only_owned_files_and_labels_new_ones(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_reports_only_owned_files_and_labels_new_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output, docs = _copy(tmp_path)
     repo = output / DYNAMODB
     _plant(repo)

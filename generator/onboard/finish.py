@@ -41,13 +41,18 @@ def use_project(root: Path) -> None:
     _project[:] = [root]
 
 
-def checkout_root() -> Path:
-    """The project onboarding runs in: the one the CLI found, else the one the current directory is in."""
+def checkout_root() -> Path | None:
+    """The project onboarding runs in: the one the CLI found, else the one the current directory is in
+    (None outside any project: then only the definition folder it was given is used)."""
     if _project:
         return _project[0]
+    from generator.errors import UsageError
     from generator.project import find_project
 
-    return find_project()
+    try:
+        return find_project()
+    except UsageError:
+        return None
 
 
 def _generated_repos(path: Path) -> bool:
@@ -64,7 +69,7 @@ def _generated_docs(path: Path) -> bool:
 def outputs_for(definition: Path) -> Outputs | str:
     """The output folders for ``definition``, or why generation is skipped."""
     root = checkout_root()
-    if definition.resolve() == (root / "definition").resolve():
+    if root is not None and definition.resolve() == (root / "definition").resolve():
         return Outputs(root / "repos", root / "docs", own=True)
     parent = definition.resolve().parent
     outputs = Outputs(parent / "repos", parent / "docs", own=False)
@@ -76,7 +81,8 @@ def outputs_for(definition: Path) -> Outputs | str:
 
 def generate_command(definition: Path) -> str:
     """The command that regenerates the output of ``definition``."""
-    if definition.resolve() == (checkout_root() / "definition").resolve():
+    root = checkout_root()
+    if root is not None and definition.resolve() == (root / "definition").resolve():
         return "nox -s generate (or bbws-gen generate)"
     parent = definition.resolve().parent
     return (
@@ -94,7 +100,8 @@ def regenerate(definition: Path) -> tuple[int, Outputs | None]:
         print(f"\nnot regenerating: {outputs}.\nRegenerate where you want the output: {generate_command(definition)}")
         return 0, None
     print(f"\nRegenerating {display(outputs.repos)} and {display(outputs.docs)} ...", flush=True)
-    argv = ["generate", "--project", str(checkout_root()), "--definition", str(definition)]
+    root = checkout_root()
+    argv = ["generate", *(["--project", str(root)] if root else []), "--definition", str(definition)]
     argv += ["--output", str(outputs.repos), "--docs", str(outputs.docs)]
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
@@ -117,7 +124,8 @@ def runbook(kind: str, outputs: Outputs | None) -> str:
     """The runbook for adding a table or template: its file when the generated docs (or this checkout's) have it."""
     title = "add or change a table" if kind == "table" else "add or change an email template"
     word = "table" if kind == "table" else "template"
-    for docs in ([outputs.docs] if outputs else []) + [checkout_root() / "docs"]:
+    root = checkout_root()
+    for docs in ([outputs.docs] if outputs else []) + ([root / "docs"] if root else []):
         found = sorted((docs / RUNBOOKS.removeprefix("docs/")).glob(f"*add*{word}*.md"))
         if found:
             return f"{display(found[0])} (the '{title}' runbook)"
