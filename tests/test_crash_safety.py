@@ -146,6 +146,28 @@ def test_a_crash_at_every_step_leaves_old_or_new_trees_and_every_user_file(
     assert all((out / name).read_text() == text for name, text in USER_FILES.items())
 
 
+def test_a_crash_during_recovery_is_recovered_by_the_next_run(
+    tmp_path: Path, changed_definition: tuple[Path, dict[str, dict[str, bytes]]]
+) -> None:
+    definition, new = changed_definition
+    out = tmp_path / "out"
+    _reset(out)
+    status = _forked_generate(definition, out, {faults.FAULT_ENV: "swap:2_1_bbws_s3_schemas:carrying"})
+    assert os.WIFSIGNALED(status)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: recovery itself dies half-way
+        try:
+            os.environ[faults.FAULT_ENV] = "swap:docs:carried"
+            swap.recover(out / "repos")
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), "the fault in recovery did not fire"
+    swap.recover(out / "repos")
+    assert all(_snapshot(out / t) == new[t] for t in TREES)
+    assert all((out / name).read_text() == text for name, text in USER_FILES.items())
+
+
 def test_a_kill_at_a_random_moment_never_mixes_trees(
     tmp_path: Path, changed_definition: tuple[Path, dict[str, dict[str, bytes]]]
 ) -> None:
