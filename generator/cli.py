@@ -73,6 +73,24 @@ def _usage(error: UsageError) -> int:
     return EXIT_INVALID
 
 
+def _locate(args: argparse.Namespace) -> Path | None:
+    """The project root, with the folder options it defaults filled in; None when the command was given
+    every folder it needs and runs outside a project. Raises :class:`UsageError` when it needs one."""
+    try:
+        root: Path | None = find_project(getattr(args, "project", None))
+    except UsageError:
+        if getattr(args, "project", None) is not None or not _standalone(args):
+            raise
+        root = None
+    for name, default in (("definition", "definition"), ("output", "repos"), ("docs", "docs"), ("into", "build/split")):
+        value = getattr(args, name, None)
+        if root is not None and hasattr(args, name):
+            setattr(args, name, resolve(root, value, default))
+        elif value is not None:
+            setattr(args, name, value.absolute())
+    return root
+
+
 def _standalone(args: argparse.Namespace) -> bool:
     """True when the command has every folder it needs without a project (generate always needs its
     blueprints): validate or onboard --no-generate with --definition, split with --output and --into."""
@@ -111,35 +129,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "update":
         return _update(args)
     try:
-        root = find_project(getattr(args, "project", None))
+        root = _locate(args)
     except UsageError as error:
-        if getattr(args, "project", None) is not None or not _standalone(args):
-            return _usage(error)
-        root = None  # every folder it needs was given: no project needed
-    if root is None:
-        if hasattr(args, "definition"):
-            args.definition = args.definition.absolute()
-        if args.command == "onboard":
-            from generator.onboard import onboard
+        return _usage(error)
+    if args.command == "onboard":
+        from generator.onboard import onboard
 
-            return onboard(args.kind, args.definition, args.answers, generate=False)
-        if args.command == "split":
-            from generator.split import split
+        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
+    if args.command == "split":
+        from generator.split import split
 
-            return split(args.output, args.into, args.remote)
-    else:
-        if hasattr(args, "definition"):
-            args.definition = resolve(root, args.definition, "definition")
-        if args.command == "onboard":
-            from generator.onboard import onboard
-
-            return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
-        if args.command == "split":
-            from generator.split import split
-
-            return split(resolve(root, args.output, "repos"), resolve(root, args.into, "build/split"), args.remote)
-        if args.command == "generate":
-            args.output, args.docs = resolve(root, args.output, "repos"), resolve(root, args.docs, "docs")
+        return split(args.output, args.into, args.remote)
 
     def report(message: str) -> None:
         if not quiet:
