@@ -2,7 +2,10 @@
 
 Rendering never writes into the output directly: everything lands in a staging directory beside the
 output, and each repo directory is exchanged with its new version in one rename at the end, so a failed
-or interrupted run leaves the previous output as it was.
+or interrupted run leaves the previous output as it was. Each rendered tree gets a manifest of its files
+(:mod:`generator.manifest`): only those are compared, replaced or deleted; the user's files in a tree are
+carried into the new one. The blueprints come from the project the command runs in
+(:mod:`generator.project`), never from where the package is installed.
 """
 
 from __future__ import annotations

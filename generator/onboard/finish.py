@@ -1,11 +1,11 @@
 """After the files are written: regenerate the repos, then tell the user what to do next.
 
 Where the output goes: ``generate`` writes ``repos/`` and ``docs/`` beside the definition folder, the
-monorepo's layout. For the checkout's own ``definition/`` those are the committed ``repos/`` and ``docs/``
-(exactly what ``bbws-gen generate`` writes by default). For any other definition folder (a copy in a test,
-another clone) they are that folder's siblings, never this checkout's; and since ``generate`` replaces
-those trees whole, a sibling ``repos/`` or ``docs/`` that bbws-gen did not generate is left alone:
-regeneration is skipped and the command to run is printed instead.
+monorepo's layout. For the project's own ``definition/`` (the project onboard runs in, found from the
+current directory or ``--project``) those are its committed ``repos/`` and ``docs/`` (exactly what
+``bbws-gen generate`` writes by default). For any other definition folder (a copy in a test) they are that
+folder's siblings, never the project's; a sibling ``repos/`` or ``docs/`` that bbws-gen did not generate is
+left alone: regeneration is skipped and the command to run is printed instead.
 """
 
 from __future__ import annotations
