@@ -6,6 +6,8 @@ machine installs the pinned tools once. Each check is also a session of its own 
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,12 +57,17 @@ def _validate(session: nox.Session) -> None:
 
 
 def _docs(session: nox.Session, *args: str) -> None:
-    session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
+    if shutil.which("npm"):
+        session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
+    else:
+        session.warn("no npm here: the Mermaid diagram tests skip (install Node.js 20+ to run them)")
     session.run("pytest", "-n", "2", "tests/test_diagrams.py", "tests/test_runbooks.py", *args)
 
 
 def _preview(session: nox.Session, *args: str) -> None:
-    session.run("python", "-m", "generator.preview", *args)
+    # Without Chromium the HTML previews are built and the PNGs skipped; CI (BBWS_REQUIRE_TOOLS) insists.
+    strict = ["--require-png"] if os.environ.get("BBWS_REQUIRE_TOOLS") else []
+    session.run("python", "-m", "generator.preview", *strict, *args)
     session.run("pytest", "tests/test_preview.py")
 
 

@@ -24,7 +24,13 @@ import yaml
 
 from generator.cli import run
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def _root() -> Path:
+    from generator.project import find_project  # the project this runs in, not where the package lives
+
+    return find_project()
+
+
 GOALS = {"shipped": 1.5, "200": 10.0, "check": 1.5, "static": 60.0}
 
 
@@ -40,7 +46,7 @@ def _median(action: Callable[[], object], runs: int) -> float:
 def synthetic_definition(target: Path, count: int) -> Path:
     """The shipped definition plus ``count`` more tables and ``count`` more templates."""
     definition = target / "definition"
-    shutil.copytree(ROOT / "definition", definition)
+    shutil.copytree(_root() / "definition", definition)
     tenants = (definition / "tables" / "tenants.json").read_text()
     for i in range(count):
         name = f"synthetic{i:03d}"
@@ -78,7 +84,7 @@ def _generate(definition: Path, out: Path, check: bool = False) -> Callable[[], 
 
 
 def _static_validation() -> None:
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_terraform_validate.py"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_terraform_validate.py"], cwd=_root(), check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         shipped = base / "shipped"
-        figures["shipped"] = _median(_generate(ROOT / "definition", shipped), args.runs)
-        figures["check"] = _median(_generate(ROOT / "definition", shipped, check=True), args.runs)
+        definition = _root() / "definition"
+        figures["shipped"] = _median(_generate(definition, shipped), args.runs)
+        figures["check"] = _median(_generate(definition, shipped, check=True), args.runs)
         figures["copy"] = _median(lambda: shutil.copytree(shipped, base / f"copy{time.monotonic_ns()}"), args.runs)
         for count in (20, 200):
             definition = synthetic_definition(base / f"def{count}", count)

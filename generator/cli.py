@@ -8,45 +8,114 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator.definition import load_definition
-from generator.errors import DefinitionError, DriftError, GenerateError
+from generator.errors import DefinitionError, DriftError, GenerateError, UsageError
 from generator.model import build_model
+from generator.project import find_project, resolve
 
 EXIT_OK, EXIT_DEFECT, EXIT_INVALID = 0, 1, 2
 
 
-def _default_root() -> Path:
-    return Path(__file__).resolve().parents[1]
+def _common() -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name (SUPPRESS: a later one wins)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print problems and results only"
+    )
+    common.add_argument(
+        "--project",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the project root (default: the nearest folder from here up holding copier.yml beside definition/)",
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
-    root = _default_root()
-    parser = argparse.ArgumentParser(prog="bbws-gen", description="Generate the BBWS schema repos.")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print problems and results only (for CI)")
+    common = _common()
+    parser = argparse.ArgumentParser(prog="bbws-gen", description="Generate the BBWS schema repos.", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="render both repos from the definition")
-    gen.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
-    gen.add_argument("--output", type=Path, default=root / "repos", help="folder that holds the repos")
-    gen.add_argument("--docs", type=Path, default=root / "docs", help="folder for the generated docs")
+    gen = sub.add_parser("generate", help="render both repos from the definition", parents=[common])
+    gen.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
+    gen.add_argument("--output", type=Path, help="folder that holds the repos (default: <project>/repos)")
+    gen.add_argument("--docs", type=Path, help="folder for the generated docs (default: <project>/docs)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing each differing file")
-    val = sub.add_parser("validate", help="validate the definition only")
-    val.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
-    onboard = sub.add_parser("onboard", help="add a table or an email template through a questionnaire")
+    val = sub.add_parser("validate", help="validate the definition only", parents=[common])
+    val.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
+    onboard = sub.add_parser(
+        "onboard", help="add a table or an email template through a questionnaire", parents=[common]
+    )
     onboard.add_argument("kind", choices=["table", "template"], help="what to add")
-    onboard.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
+    onboard.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
     onboard.add_argument("--answers", type=Path, help="YAML/JSON answers file: run without prompts")
     onboard.add_argument("--no-generate", action="store_true", help="write the definition files only")
-    split = sub.add_parser("split", help="turn each generated repo into a standalone git repository")
-    split.add_argument("--output", type=Path, default=root / "repos", help="folder that holds the repos")
-    split.add_argument("--into", type=Path, default=root / "build" / "split", help="where the split repos go")
+    split = sub.add_parser("split", help="turn each generated repo into a standalone git repository", parents=[common])
+    split.add_argument("--output", type=Path, help="folder that holds the repos (default: <project>/repos)")
+    split.add_argument("--into", type=Path, help="where the split repos go (default: <project>/build/split)")
     split.add_argument(
         "--remote",
         default=None,
         help="URL of the monorepo that split repos' `copier update` uses (default: this checkout's origin)",
     )
-    lint = sub.add_parser("lint", help="check hand-written table files in the customer's schema-file format")
+    lint = sub.add_parser(
+        "lint", help="check hand-written table files in the customer's schema-file format", parents=[common]
+    )
     lint.add_argument("files", nargs="+", type=Path, metavar="FILE", help="table files (*.json)")
     lint.add_argument("--terraform", type=Path, help="a .tf file or folder: compare its GSIs with the files'")
+    update = sub.add_parser(
+        "update", help="take a blueprint release into generated repos with copier update", parents=[common]
+    )
+    update.add_argument("repos", nargs="*", type=Path, help="repo folders (default: every repo under --output)")
+    update.add_argument("--output", type=Path, help="folder that holds the repos (default: <project>/repos)")
+    update.add_argument("--vcs-ref", help="the release to take (default: the newest v* tag)")
+    update.add_argument("--trust", action="store_true", help="allow the release's migrations to run")
     return parser
+
+
+def _usage(error: UsageError) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    for detail in error.details:
+        print(f"  {detail}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _locate(args: argparse.Namespace) -> Path | None:
+    """The project root, with the folder options it defaults filled in; None when the command was given
+    every folder it needs and runs outside a project. Raises :class:`UsageError` when it needs one."""
+    try:
+        root: Path | None = find_project(getattr(args, "project", None))
+    except UsageError:
+        if getattr(args, "project", None) is not None or not _standalone(args):
+            raise
+        root = None
+    for name, default in (("definition", "definition"), ("output", "repos"), ("docs", "docs"), ("into", "build/split")):
+        value = getattr(args, name, None)
+        if root is not None and hasattr(args, name):
+            setattr(args, name, resolve(root, value, default))
+        elif value is not None:
+            setattr(args, name, value.absolute())
+    return root
+
+
+def _standalone(args: argparse.Namespace) -> bool:
+    """True when the command has every folder it needs without a project (generate always needs its
+    blueprints): validate or onboard --no-generate with --definition, split with --output and --into."""
+    if args.command == "validate" or (args.command == "onboard" and args.no_generate):
+        return args.definition is not None
+    return args.command == "split" and args.output is not None and args.into is not None
+
+
+def _update(args: argparse.Namespace) -> int:
+    """``update`` runs in a project (all its repos) or inside a split-out repo, which is no project."""
+    from generator.update import update
+
+    output = args.output
+    if output is None and not args.repos:
+        try:
+            output = find_project(getattr(args, "project", None)) / "repos"
+        except UsageError as error:
+            if getattr(args, "project", None) is not None:
+                return _usage(error)
+    return update(output, args.repos, args.vcs_ref, trust=args.trust)
 
 
 def _print_problems(error: DefinitionError) -> None:
@@ -61,21 +130,28 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep its code
         return int(exc.code or 0)
+    quiet = getattr(args, "quiet", False)
+    if args.command == "update":
+        return _update(args)
+    if args.command == "lint":
+        from generator.lint import run_lint
+
+        return run_lint(args.files, args.terraform, quiet=quiet)
+    try:
+        root = _locate(args)
+    except UsageError as error:
+        return _usage(error)
     if args.command == "onboard":
         from generator.onboard import onboard
 
-        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate)
+        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
     if args.command == "split":
         from generator.split import split
 
         return split(args.output, args.into, args.remote)
-    if args.command == "lint":
-        from generator.lint import run_lint
-
-        return run_lint(args.files, args.terraform, quiet=args.quiet)
 
     def report(message: str) -> None:
-        if not args.quiet:
+        if not quiet:
             print(f"bbws-gen: {message}", file=sys.stderr)
 
     try:
@@ -89,7 +165,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         from generator.render import generate  # copier is heavy; validate does not need it
 
-        changes = generate(model, args.output, args.docs, check=args.check, report=report)
+        changes = generate(
+            model, args.output, args.docs, check=args.check, report=report, root=root, definition=args.definition
+        )
+    except UsageError as error:
+        return _usage(error)
     except DefinitionError as error:
         _print_problems(error)
         return EXIT_INVALID
@@ -97,10 +177,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         for change in error.changes:
             print(change)
         print(
-            f"\n{len(error.changes)} file(s) differ from what the definition and blueprints produce; "
-            "run `bbws-gen generate` (or `nox -s generate`) and commit.",
+            f"\n{len(error.changes)} generated file(s) differ from what the definition and blueprints produce; "
+            "run `bbws-gen generate` (it replaces only files it generated; yours stay) and commit.",
             file=sys.stderr,
         )
+        if any(change.endswith("(conflict)") for change in error.changes):
+            print("A (conflict) file is yours, at a path generate now writes: move it away first.", file=sys.stderr)
         return EXIT_DEFECT
     except GenerateError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from generator.shipped.validate_schemas import Finding
 
-__all__ = ["DefinitionError", "DriftError", "Finding", "GenerateError"]
+__all__ = ["DefinitionError", "DriftError", "Finding", "GenerateError", "UsageError"]
 
 
 class DefinitionError(Exception):
@@ -31,3 +31,12 @@ class DriftError(Exception):
     def __init__(self, changes: Sequence[str]) -> None:
         self.changes = list(changes)
         super().__init__(f"{len(self.changes)} generated file(s) differ")
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (no project here, output folders that overlap or hold user files):
+    nothing was written (exit code 2)."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        self.details = list(details)
+        super().__init__(message)

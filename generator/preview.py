@@ -14,8 +14,11 @@ their alt text and a preview never waits on the network or differs with it; ``--
 them. Chromium is found through ``--chromium``, ``$BBWS_CHROMIUM`` or PATH (chromium, chromium-browser,
 google-chrome, google-chrome-stable).
 
+Without Chromium the HTML and text previews are still written and the PNGs are skipped with a notice
+(``--require-png`` makes that an error, for CI where Chromium is installed).
+
 Exit codes: 0 done; 1 a screenshot failed; 2 invalid definition or bad usage (unknown ``--only`` key,
-no Chromium without ``--no-png``).
+no Chromium with ``--require-png``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 import chevron
 
 from generator.definition import load_definition
-from generator.errors import DefinitionError
+from generator.errors import DefinitionError, UsageError
 from generator.model import EmailTemplate, build_model
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -174,15 +177,15 @@ def write_index(previews: Sequence[Preview], output: Path) -> Path:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    root = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(
         prog="python -m generator.preview",
         description="Render the email templates with their samples, to HTML and PNG.",
     )
-    parser.add_argument("--definition", type=Path, default=root / "definition", help="definition folder")
-    parser.add_argument("--output", type=Path, default=root / "build" / "previews", help="where the previews go")
+    parser.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
+    parser.add_argument("--output", type=Path, help="where the previews go (default: <project>/build/previews)")
     parser.add_argument("--only", action="append", metavar="KEY", help="only this template key (repeatable)")
     parser.add_argument("--no-png", action="store_true", help="HTML and text only, no Chromium")
+    parser.add_argument("--require-png", action="store_true", help="fail (exit 2) when no Chromium is found")
     parser.add_argument("--chromium", help=f"Chromium executable (default: ${CHROMIUM_ENV}, then PATH)")
     parser.add_argument("--allow-network", action="store_true", help="let Chromium load remote images")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="screenshots in parallel")
@@ -191,6 +194,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.definition is None or args.output is None:
+        from generator.project import find_project  # the project this runs in, not where the package lives
+
+        try:
+            root = find_project()
+        except UsageError as error:
+            print(f"preview: {error}; or pass --definition and --output", file=sys.stderr)
+            return EXIT_USAGE
+        args.definition = args.definition or root / "definition"
+        args.output = args.output or root / "build" / "previews"
     try:
         model = build_model(load_definition(args.definition))
     except DefinitionError as error:
@@ -209,11 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_png and chromium is None:
         print(
             "preview: no Chromium found (tried --chromium, $BBWS_CHROMIUM, "
-            f"{', '.join(CHROMIUM_NAMES)}). Install it (Debian/Ubuntu: apt-get install -y chromium) "
-            "or pass --no-png.",
+            f"{', '.join(CHROMIUM_NAMES)}): "
+            + (
+                "install it (Debian/Ubuntu: apt-get install -y chromium) or drop --require-png."
+                if args.require_png
+                else "PNG screenshots skipped, HTML and text previews still written. Install it for PNGs "
+                "(Debian/Ubuntu: apt-get install -y chromium)."
+            ),
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        if args.require_png:
+            return EXIT_USAGE
     args.output.mkdir(parents=True, exist_ok=True)
     previews = write_previews(templates, args.output)
     failures: list[str] = []

@@ -2,7 +2,10 @@
 
 Rendering never writes into the output directly: everything lands in a staging directory beside the
 output, and each repo directory is exchanged with its new version in one rename at the end, so a failed
-or interrupted run leaves the previous output as it was.
+or interrupted run leaves the previous output as it was. Each rendered tree gets a manifest of its files
+(:mod:`generator.manifest`): only those are compared, replaced or deleted; the user's files in a tree are
+carried into the new one. The blueprints come from the project the command runs in
+(:mod:`generator.project`), never from where the package is installed.
 """
 
 from __future__ import annotations
@@ -22,14 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import swap, terraform
+from generator import faults, manifest, swap, terraform
 from generator.answers import blueprint_data, dynamodb_spec, s3_spec
-from generator.errors import DriftError, GenerateError
+from generator.errors import DriftError, GenerateError, UsageError
 from generator.jinja_cache import compile_cache
 from generator.model import DYNAMODB_REPO, S3_REPO, Model
 
-# Files a user may keep inside a generated repo that are not part of the output (terraform init).
-KEPT_NAMES = frozenset({".terraform"})
 LOCK_FILE = ".bbws-gen.lock"
 LOCK_WAIT_SECONDS = 60
 
@@ -45,14 +46,10 @@ class Target:
 
 
 def project_root() -> Path:
-    """The monorepo checkout this generator belongs to (where copier.yml lives)."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "copier.yml").is_file():
-        raise GenerateError(
-            f"no copier.yml in {root}",
-            ["bbws-gen renders the blueprints of its own checkout: install it from the monorepo (pip install -e .)"],
-        )
-    return root
+    """The project the current directory is in (see :mod:`generator.project`)."""
+    from generator.project import find_project
+
+    return find_project()
 
 
 def release(root: Path) -> str:
@@ -125,30 +122,27 @@ def _render(template: Path, target: Target, destination: Path, release_tag: str)
             raise GenerateError(f"blueprint {target.blueprint!r} failed to render: {exc}") from exc
 
 
-def _files(tree: Path) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    if not tree.is_dir():
-        return found
-    for dirpath, dirnames, filenames in os.walk(tree):
-        dirnames[:] = sorted(d for d in dirnames if d not in KEPT_NAMES)
-        for name in filenames:
-            path = Path(dirpath) / name
-            found[path.relative_to(tree).as_posix()] = path
-    return found
-
-
 def differences(expected: Path, actual: Path) -> list[tuple[str, str]]:
-    """(relative path, status) of each file ``actual`` lacks ("missing"), has on top ("extra") or has
-    with other bytes or executable bits ("changed") compared to ``expected``; user working dirs
-    (``.terraform``) ignored."""
-    want, have = _files(expected), _files(actual)
-    changes = [(name, "missing") for name in set(want) - set(have)]
-    changes += [(name, "extra") for name in set(have) - set(want)]
-    changes += [(name, "changed") for name in set(want) & set(have) if not _same_file(want[name], have[name])]
+    """(relative path, status) of each owned file that differs between the rendered ``expected`` tree and the
+    existing ``actual`` tree: "new" (generate adds it), "missing" (owned, deleted by hand), "changed" (other
+    bytes or executable bits), "obsolete" (owned, no longer generated: generate deletes it), "conflict" (a
+    file of the user's where generate would write one). The user's files are not compared."""
+    want, have = manifest.files(expected), manifest.files(actual)
+    listed = manifest.read(actual)
+    owned = manifest.owned(actual, want)
+    changes: list[tuple[str, str]] = []
+    for name, path in want.items():
+        if name not in have:
+            changes.append((name, "missing" if listed is not None and name in listed else "new"))
+        elif not _same_file(path, have[name]):
+            changes.append((name, "changed" if name in owned else "conflict"))
+    changes += [(name, "obsolete") for name in have if name in owned and name not in want]
     return sorted(changes)
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    if a.is_symlink() or b.is_symlink():
+        return a.is_symlink() and b.is_symlink() and os.readlink(a) == os.readlink(b)
     # Git keeps the executable bit, so it is part of what was generated.
     executable = (a.stat().st_mode ^ b.stat().st_mode) & 0o111 == 0
     return executable and filecmp.cmp(a, b, shallow=False)
@@ -211,6 +205,7 @@ def _render_all(root: Path, staging: Path, all_targets: list[Target], report: Ca
         for target in all_targets:
             report(f"rendering {target.name} (blueprint {target.blueprint})")
             _render(template, target, rendered / target.name, tag)
+            manifest.write(rendered / target.name)
             checks.append(fmt.submit(_unformatted, rendered / target.name, target.name))
         report("checking that the rendered Terraform is fmt-clean")
         unformatted = [name for check in checks for name in check.result()]
@@ -223,30 +218,90 @@ def _render_all(root: Path, staging: Path, all_targets: list[Target], report: Ca
     return rendered
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return _inside(a, b) or _inside(b, a)
+
+
+def check_destinations(root: Path, definition: Path | None, output: Path, docs: Path) -> None:
+    """Refuse output folders that would clobber anything but a previous output (raises :class:`UsageError`).
+
+    ``--output`` and ``--docs`` must not overlap each other or the definition, must not be (or hold) the
+    project root, and must each be empty, absent or a tree bbws-gen wrote (manifest, or an older output).
+    """
+    output, docs = output.resolve(), docs.resolve()
+    problems: list[str] = []
+    if _overlap(output, docs):
+        problems.append(f"--output {output} and --docs {docs} overlap: give two separate folders")
+    for flag, path in (("--output", output), ("--docs", docs)):
+        if definition is not None and _overlap(path, definition.resolve()):
+            problems.append(f"{flag} {path} overlaps the definition {definition.resolve()}: write elsewhere")
+        if _inside(root, path):
+            problems.append(f"{flag} {path} is the project root {root} or holds it: give a folder inside it")
+    if problems:
+        raise UsageError("the output folders are not safe to write", problems)
+    repo_dirs = [output / name for name in (DYNAMODB_REPO, S3_REPO)]
+    for tree in [*repo_dirs, docs]:
+        if not manifest.is_previous_output(tree):
+            problems.append(
+                f"{tree} is not empty and is not a previous bbws-gen output (no {manifest.MANIFEST}): "
+                "pick an empty or new folder, or move its files away"
+            )
+    if output.is_dir() and not any(tree.exists() for tree in repo_dirs):
+        others = [p.name for p in output.iterdir() if p.name != LOCK_FILE and not p.name.startswith(".bbws-gen-")]
+        if others:
+            problems.append(
+                f"{output} holds other files ({', '.join(sorted(others)[:3])}) and no generated repo: "
+                "pick an empty or new folder for --output"
+            )
+    if problems:
+        raise UsageError("refusing to write into folders that hold files bbws-gen did not write", problems)
+
+
 def generate(
-    model: Model, output: Path, docs: Path, check: bool = False, report: Callable[[str], None] = _quiet
+    model: Model,
+    output: Path,
+    docs: Path,
+    check: bool = False,
+    report: Callable[[str], None] = _quiet,
+    root: Path | None = None,
+    definition: Path | None = None,
 ) -> list[str]:
     """Render every target; in check mode raise :class:`DriftError` on differences, else swap them in.
 
-    Returns the change lines (empty when the output was already up to date).
+    ``root`` is the project whose blueprints render (default: the one the current directory is in);
+    ``definition`` is only used to refuse outputs that overlap it. Returns the change lines (empty when the
+    output was already up to date). Only files the trees' manifests list are replaced or deleted.
     """
-    root = project_root()
+    root = project_root() if root is None else root
+    check_destinations(root, definition, output, docs)
     all_targets = targets(model, root, output, docs)
     with _locked(output):
-        swap.recover(output, keep=KEPT_NAMES)
+        swap.recover(output)
         with _staging(output) as staging:
             rendered = _render_all(root, staging, all_targets, report)
-            changes = [
-                f"{target.name}/{name} ({status})"
+            faults.point("generate:rendered")
+            found = [
+                (target, name, status)
                 for target in all_targets
                 for name, status in differences(rendered / target.name, target.destination)
             ]
+            changes = [f"{target.name}/{name} ({status})" for target, name, status in found]
             if check:
                 if changes:
                     raise DriftError(changes)
                 return []
             if not changes:
                 return []  # byte for byte what is there: nothing to swap
+            conflicts = [f"{t.destination / name}" for t, name, status in found if status == "conflict"]
+            if conflicts:
+                raise GenerateError(
+                    "generate would overwrite files it did not write; nothing was changed",
+                    [f"{path}: move it away (or delete it) and run again" for path in conflicts],
+                )
             for target in all_targets:
                 target.destination.parent.mkdir(parents=True, exist_ok=True)
                 if target.destination.parent.stat().st_dev != staging.stat().st_dev:
@@ -255,5 +310,5 @@ def generate(
                         ["keep --output and --docs on one filesystem, so the swap stays atomic"],
                     )
             report(f"swapping the new trees into {output} and {docs}")
-            swap.commit(staging, [(rendered / t.name, t.destination) for t in all_targets], keep=KEPT_NAMES)
+            swap.commit(staging, [(rendered / t.name, t.destination) for t in all_targets])
             return changes

@@ -6,8 +6,9 @@ import ctypes
 import json
 import os
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
+
+from generator import faults, manifest
 
 _RENAME_EXCHANGE = 2  # from linux/fs.h
 _AT_FDCWD = -100
@@ -24,28 +25,47 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def _carry_over(old: Path, new: Path, keep: Iterable[str]) -> None:
-    """Move user-owned working directories (e.g. ``.terraform``) from the old tree into the new one."""
-    names = set(keep)
-    for dirpath, dirnames, _ in os.walk(old):
-        for name in list(dirnames):
-            if name in names:
-                source = Path(dirpath) / name
-                target = new / source.relative_to(old)
-                if target.parent.is_dir() and not target.exists():
-                    source.rename(target)
-                dirnames.remove(name)
+def _move_into(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # The user's file wins over a generated one at its path (generate refuses that case up front; this only
+    # keeps recovery from ever dropping a user's file).
+    if target.is_dir() and not target.is_symlink() and source.is_dir():
+        shutil.rmtree(target)
+    os.replace(source, target)
 
 
-def replace_tree(new: Path, dest: Path, keep: Iterable[str] = ()) -> None:
-    """Put ``new`` at ``dest``. Both must be on one filesystem; ``new`` is gone afterwards."""
+def _carry_over(old: Path, new: Path, label: str) -> None:
+    """Move everything in ``old`` that is the user's (not in its manifest) into ``new``, at the same paths.
+
+    Renames only, so each file is in exactly one of the two trees at any moment: a crash part-way loses
+    nothing, and finishing the swap later carries the rest.
+    """
+    new_owned = manifest.read(new) or frozenset()
+    for dirpath, dirnames, filenames in os.walk(old):
+        for name in [d for d in dirnames if d in manifest.KEPT_DIRS]:
+            _move_into(Path(dirpath) / name, new / (Path(dirpath) / name).relative_to(old))
+            dirnames.remove(name)
+        if not dirnames and not filenames and Path(dirpath) != old:
+            (new / Path(dirpath).relative_to(old)).mkdir(parents=True, exist_ok=True)  # a user's empty folder
+    for rel in manifest.user_files(old, new_owned):
+        _move_into(old / rel, new / rel)
+        faults.point(f"swap:{label}:carrying")
+    faults.point(f"swap:{label}:carried")
+
+
+def replace_tree(new: Path, dest: Path) -> None:
+    """Put ``new`` at ``dest``, keeping the user's files of ``dest``. Both on one filesystem; ``new`` goes."""
+    label = dest.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         new.rename(dest)
+        faults.point(f"swap:{label}:exchanged")
         return
-    _carry_over(dest, new, keep)
+    _carry_over(dest, new, label)
     if _exchange(new, dest):
+        faults.point(f"swap:{label}:exchanged")
         shutil.rmtree(new)
+        faults.point(f"swap:{label}:removed-old")
         return
     # No atomic exchange here (not Linux): two renames, with a window in which dest is absent.
     old = dest.with_name(f".{dest.name}.old")
@@ -67,18 +87,20 @@ def _write_plan(staging: Path, moves: list[tuple[Path, Path]]) -> None:
         json.dump(entries, handle)
         handle.flush()
         os.fsync(handle.fileno())
+    faults.point("swap:plan-unrenamed")
     tmp.rename(staging / PLAN_FILE)
 
 
-def commit(staging: Path, moves: list[tuple[Path, Path]], keep: Iterable[str] = ()) -> None:
+def commit(staging: Path, moves: list[tuple[Path, Path]]) -> None:
     """Swap every ``(new, dest)`` pair in; once the plan is written, the swaps will all happen.
 
     A run killed before the plan is written leaves every destination as it was; a run killed after it
     leaves each destination old or new (never a mix inside a tree), and the next run finishes the job.
     """
     _write_plan(staging, moves)
+    faults.point("swap:plan-written")
     for new, dest in moves:
-        replace_tree(new, dest, keep)
+        replace_tree(new, dest)
 
 
 def _inode(path: Path) -> int | None:
@@ -88,7 +110,7 @@ def _inode(path: Path) -> int | None:
         return None
 
 
-def recover(output: Path, keep: Iterable[str] = ()) -> list[str]:
+def recover(output: Path) -> list[str]:
     """Finish the swaps of an interrupted run and remove abandoned staging trees under ``output``.
 
     Returns the destinations it completed. Call it with the output lock held.
@@ -103,7 +125,7 @@ def recover(output: Path, keep: Iterable[str] = ()) -> list[str]:
                 new, dest = Path(entry["new"]), Path(entry["dest"])
                 # Inodes survive renames: the new tree is either still staged or already in place.
                 if _inode(dest) != entry["inode"] and _inode(new) == entry["inode"]:
-                    replace_tree(new, dest, keep)
+                    replace_tree(new, dest)
                     completed.append(str(dest))
         shutil.rmtree(staging, ignore_errors=True)
     for leftover in output.glob(".*.old"):

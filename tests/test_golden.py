@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import render
+from generator import manifest, render
 from generator.cli import run
 from generator.definition import load_definition
 from generator.errors import GenerateError
@@ -74,6 +74,8 @@ def test_generate_replaces_stale_files_and_keeps_terraform_working_dirs(tmp_path
     repo = output / "2_1_bbws_dynamodb_schemas"
     (repo / "terraform" / "old_table").mkdir()
     (repo / "terraform" / "old_table" / "main.tf").write_text("# removed from the definition\n")
+    with (repo / manifest.MANIFEST).open("a") as listed:  # an earlier generate wrote it
+        listed.write("terraform/old_table/main.tf\n")
     (repo / "terraform" / "tenants" / ".terraform").mkdir()
     (repo / "terraform" / "tenants" / ".terraform" / "marker").write_text("provider cache")
     assert run(["generate", "--output", str(output), "--docs", str(tmp_path / "docs")]) == 0

@@ -123,9 +123,15 @@ def test_table_from_answers_validates_and_generates(
     assert {**shipped, "$schema": table["$schema"]} == table
 
 
-def test_customer_template_from_answers_validates_and_generates(definition_copy: Path, tmp_path: Path) -> None:
+def test_customer_template_from_answers_validates_and_generates(
+    definition_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     catalog_before = (definition_copy / "templates" / "catalog.yaml").read_text()
     assert _onboard("template", definition_copy, _answers(tmp_path, TEMPLATE_ANSWERS)) == 0
+    out = capsys.readouterr().out
+    # The repos carry the wording as written: the steps say to regenerate after writing it.
+    assert out.index("Write the wording") < out.index("Regenerate the repos once that is written")
+    assert "git add -N" in out
     templates = definition_copy / "templates"
     base = templates / "notifications" / "welcome"
     for suffix in (".html", ".txt", ".contract.json", ".sample.json"):
@@ -317,34 +323,36 @@ def test_interactive_table_on_a_pty_with_corrections(definition_copy: Path) -> N
         (r"How is the value of SK built\?", "\r"),
         ("Description of SK", "\r"),
         ("audit attributes", "\r"),
-        ("Add an attribute", "y"),
+        ("Add an attribute", "y\r"),
         ("Attribute name", "flag\r"),
         ("Type of flag", "4\r"),  # BOOL
-        ("required on every item", "n"),
+        ("required on every item", "n\r"),
         ("Description of flag", "\r"),
-        ("Add another attribute", "n"),
-        ("Add a global secondary index", "y"),
+        ("Add another attribute", "n\r"),
+        ("Add a global secondary index", "y\r"),
         ("GSI name", "FlagIndex\r"),
         ("Partition key attribute of FlagIndex", "flag\r"),
         ("'flag' is declared as BOOL; DynamoDB index keys must be S, N or B", BACKSPACE * 4 + "status\r"),
-        ("status is not declared yet", "\r"),
-        ("Sort key attribute of FlagIndex", "dateCreated\r"),
+        ("status is not declared yet", "\r"),  # no declared name is close: new attribute is the default
+        ("Type of new attribute status", "\r"),
+        ("Sort key attribute of FlagIndex", "dateCreatd\r"),  # a typo: never a new attribute unasked
+        ("dateCreatd is not declared yet: did you mean", "\r"),  # the close declared name is the default
         ("Projection of FlagIndex", "\r"),
         ("Which query does FlagIndex serve", "Orders by status\r"),
-        ("Add another GSI", "y"),
+        ("Add another GSI", "y\r"),
         ("GSI name", "StatusIndex\r"),
         ("Partition key attribute of StatusIndex", "status\r"),
         ("Sort key attribute of StatusIndex", "dateCreated\r"),
         ("Projection of StatusIndex", "\r"),
         ("Which query does StatusIndex serve", "\r"),
-        ("Add another GSI", "n"),
-        ("Add a local secondary index", "y"),
+        ("Add another GSI", "n\r"),
+        ("Add a local secondary index", "y\r"),
         ("LSI name", "ByUpdate\r"),
         ("Sort key attribute of ByUpdate", "dateLastUpdated\r"),
         ("Projection of ByUpdate", "2\r"),  # KEYS_ONLY
         ("Which query does ByUpdate serve", "\r"),
-        ("Add another LSI", "n"),
-        ("TTL attribute", "y"),
+        ("Add another LSI", "n\r"),
+        ("TTL attribute", "y\r"),
         ("TTL attribute", "\r"),
         ("DynamoDB stream", "\r"),
         ("Point-in-time recovery", "\r"),
@@ -356,10 +364,11 @@ def test_interactive_table_on_a_pty_with_corrections(definition_copy: Path) -> N
         ("GSI name", "\r"),
         ("Partition key attribute of FlagIndex", "\r"),
         ("status is not declared yet", "\r"),
+        ("Type of new attribute status", "\r"),
         ("Sort key attribute of FlagIndex", "\r"),
         ("Projection of FlagIndex", "\r"),
         ("Which query does FlagIndex serve", "\r"),
-        ("Add another GSI", "n"),
+        ("Add another GSI", "n\r"),
         ("Write it", "\r"),
     )
     child.expect("wrote ")
@@ -368,6 +377,8 @@ def test_interactive_table_on_a_pty_with_corrections(definition_copy: Path) -> N
     assert child.exitstatus == 0, child.before
     table = json.loads((definition_copy / "tables" / "orders.json").read_text())
     assert [i["indexName"] for i in table["globalSecondaryIndexes"]] == ["FlagIndex"]
+    assert table["globalSecondaryIndexes"][0]["sortKey"]["name"] == "dateCreated"
+    assert "dateCreatd" not in json.dumps(table), "the typo became an attribute"
     assert table["localSecondaryIndexes"][0]["projectionType"] == "KEYS_ONLY"
     assert table["ttl"] == {"enabled": True, "attributeName": "expiresAt"}
     assert table["primaryKey"]["partitionKey"]["pattern"] == "ORDER#{orderId}"
@@ -401,13 +412,13 @@ def test_interactive_template_on_a_pty_with_corrections(definition_copy: Path) -
         ("Version", "\r"),
         (r"Type of \{\{customerName\}\}", "\r"),
         ("Description of customerName", "\r"),
-        ("Add a variable", "y"),
+        ("Add a variable", "y\r"),
         ("Variable name", "unsubscribeUrl\r"),
         ("is added by the customer layout", BACKSPACE * 14 + "items\r"),
         ("Type of items", "4\r"),  # line_items
         ("Is items always given", "\r"),
         ("Description of items", "\r"),
-        ("Add another variable", "n"),
+        ("Add another variable", "n\r"),
         ("Write it", "\r"),
     )
     child.expect("wrote ")

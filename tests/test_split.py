@@ -354,3 +354,32 @@ def test_publish_pushes_each_split_and_never_overwrites_commits_made_in_a_target
     result = _publish(work, tmp_path, "v0.1.2", {**TOKENS, REPOS[1]: ""})
     assert result.returncode == 1 and f"No push token for {REPOS[1]}" in result.stdout
     capsys.readouterr()
+
+
+def test_bbws_gen_update_in_a_split_repo(mono: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    """A split repo is no project: `bbws-gen update` inside it updates it from its recorded source."""
+    from tests.test_update import bbws_gen
+
+    into = tmp_path / "split"
+    assert split(mono / "repos", into, f"file://{mono}") == 0
+    split_repo = into / REPOS[0]
+    append(split_repo / "README.md", f"\n{HAND_LINE}\n")
+    commit_all(split_repo, "hand edit in the split repo", env)
+    edit(mono / BLUEPRINT_README, "## Components\n", "## Components\n\nBlueprint 0.1.1 was here.\n")
+    release(mono, "0.1.1", env)
+
+    result = bbws_gen(split_repo, mono, env, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{split_repo}: updated v0.1.0 -> v0.1.1" in result.stdout
+    readme = (split_repo / "README.md").read_text(encoding="utf-8")
+    assert "Blueprint 0.1.1 was here." in readme and readme.endswith(f"\n{HAND_LINE}\n")
+
+    lost = tmp_path / "lost"  # a split pointed at a monorepo URL that is not reachable from here
+    shutil.copytree(into / REPOS[1], lost, symlinks=True)
+    answers = lost / ".copier-answers.yml"
+    answers.write_text(answers.read_text(encoding="utf-8").replace(str(mono), str(tmp_path / "nowhere")))
+    commit_all(lost, "point at a monorepo that is gone", env)
+    unreachable = bbws_gen(lost, mono, env, "update")
+    assert unreachable.returncode == 2, unreachable.stdout + unreachable.stderr
+    assert "is not a git repository reachable from here" in unreachable.stderr
+    assert "point _src_path at the monorepo" in unreachable.stderr and "Traceback" not in unreachable.stderr

@@ -340,3 +340,68 @@ def test_generate_check_reports_a_hand_edit_and_generate_overwrites_it(mono: Pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert HAND_LINE not in readme.read_text(encoding="utf-8")
     assert git(mono, "status", "--porcelain", env=env) == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# bbws-gen update: copier update with preflight checks and conflict detection
+
+
+def bbws_gen(cwd: Path, mono: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``bbws-gen`` of the copy ``mono`` run in ``cwd`` (a folder of the monorepo, or a split repo)."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(mono)},
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_bbws_gen_update_keeps_hand_edits_lists_every_conflict_and_exits_1(mono: Path, env: dict[str, str]) -> None:
+    """One release, two hand edits: the one elsewhere in a file survives, the overlapping one is listed.
+    (The clean case, exit 0, runs in a split repo in tests/test_split.py.)"""
+    repo = mono / DYNAMODB
+    edit(repo / "README.md", COMPONENTS_LINE, "One Terraform root per component (HAND EDIT):")
+    tfvars = repo / "environments" / "dev.tfvars"
+    tfvars.write_text("# hand: dev is shared with the QA team\n" + tfvars.read_text(encoding="utf-8"), encoding="utf-8")
+    commit_all(mono, "hand edits", env)
+    edit(mono / BLUEPRINT_README, COMPONENTS_LINE, "One Terraform root, state file and pipeline per component:")
+    release(mono, "0.1.1", env)
+
+    # From a subfolder of the project, naming the repo relative to it; stdin closed: a prompt would fail.
+    result = bbws_gen(mono / "repos", mono, env, "update", "2_1_bbws_dynamodb_schemas")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "updated v0.1.0 -> v0.1.1 with 1 conflict(s):\n  README.md\n" in result.stdout
+    assert "resolve the <<<<<<< markers" in result.stdout
+    assert tfvars.read_text(encoding="utf-8").startswith("# hand: dev is shared with the QA team\n")
+    assert answers_commit(repo) == "v0.1.1"
+
+
+def test_bbws_gen_update_finds_the_repos_it_is_run_for(mono: Path, env: dict[str, str]) -> None:
+    from generator.update import find_repos
+
+    output = mono / "repos"
+    both = [output / "2_1_bbws_dynamodb_schemas", output / "2_1_bbws_s3_schemas"]
+    assert find_repos(output, [], mono / "definition") == both  # in the project: every repo
+    assert find_repos(output, [], mono / DYNAMODB / "terraform") == [mono / DYNAMODB]  # inside one: that one
+    assert bbws_gen(mono, mono, env, "update").stdout.count("already at v0.1.0") == 2  # nothing newer: no copier
+
+
+def test_bbws_gen_update_preflight_explains_instead_of_a_traceback(mono: Path, env: dict[str, str]) -> None:
+    repo = mono / DYNAMODB
+    release(mono, "0.1.1", env)
+    append(repo / "README.md", "uncommitted\n")
+    dirty = bbws_gen(mono, mono, env, "update")
+    assert dirty.returncode == 2, dirty.stdout + dirty.stderr
+    assert f"{repo} has uncommitted changes (README.md): commit or stash them first" in dirty.stderr
+    assert answers_commit(repo) == "v0.1.0" and "Traceback" not in dirty.stderr
+    git(mono, "checkout", "--", ".", env=env)
+
+    git(mono, "tag", "-d", "v0.1.0", env=env)  # a clone that never fetched the release it was rendered from
+    untagged = bbws_gen(mono, mono, env, "update")
+    assert untagged.returncode == 2
+    assert "v0.1.0 (_commit in .copier-answers.yml), is not a tag at" in untagged.stderr
+    assert "git fetch --tags" in untagged.stderr and "Traceback" not in untagged.stderr
+    assert git(mono, "status", "--porcelain", env=env) == ""

@@ -34,7 +34,7 @@ from generator.errors import DefinitionError
 from generator.onboard.answers import load_answers
 from generator.onboard.common import Definition, display, write_files
 from generator.onboard.errors import Cancelled, InvalidAnswers, OnboardError
-from generator.onboard.finish import generate_command, next_steps, regenerate
+from generator.onboard.finish import generate_command, next_steps, regenerate, use_project
 
 EXIT_OK, EXIT_INVALID, EXIT_ABORTED = 0, 2, 130
 
@@ -115,8 +115,13 @@ def _template(definition: Definition, answers: Path | None) -> tuple[dict[str, s
     return dict(built.files), steps
 
 
-def onboard(kind: str, definition: Path, answers: Path | None, generate: bool = True) -> int:
-    """Run the questionnaire for ``kind`` ("table" or "template"); return the exit code."""
+def onboard(kind: str, definition: Path, answers: Path | None, generate: bool = True, root: Path | None = None) -> int:
+    """Run the questionnaire for ``kind`` ("table" or "template"); return the exit code.
+
+    ``root`` is the project (its blueprints render, its ``repos/`` and ``docs/`` receive the output).
+    """
+    if root is not None:
+        use_project(root)
     try:
         loaded = Definition.load(definition)
     except DefinitionError as error:

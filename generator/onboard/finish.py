@@ -1,11 +1,11 @@
 """After the files are written: regenerate the repos, then tell the user what to do next.
 
 Where the output goes: ``generate`` writes ``repos/`` and ``docs/`` beside the definition folder, the
-monorepo's layout. For the checkout's own ``definition/`` those are the committed ``repos/`` and ``docs/``
-(exactly what ``bbws-gen generate`` writes by default). For any other definition folder (a copy in a test,
-another clone) they are that folder's siblings, never this checkout's; and since ``generate`` replaces
-those trees whole, a sibling ``repos/`` or ``docs/`` that bbws-gen did not generate is left alone:
-regeneration is skipped and the command to run is printed instead.
+monorepo's layout. For the project's own ``definition/`` (the project onboard runs in, found from the
+current directory or ``--project``) those are its committed ``repos/`` and ``docs/`` (exactly what
+``bbws-gen generate`` writes by default). For any other definition folder (a copy in a test) they are that
+folder's siblings, never the project's; a sibling ``repos/`` or ``docs/`` that bbws-gen did not generate is
+left alone: regeneration is skipped and the command to run is printed instead.
 """
 
 from __future__ import annotations
@@ -33,9 +33,26 @@ class Outputs:
     own: bool
 
 
-def checkout_root() -> Path:
-    """The monorepo checkout this package belongs to."""
-    return Path(__file__).resolve().parents[2]
+_project: list[Path] = []  # the project onboard runs in, when the CLI found it (``--project`` included)
+
+
+def use_project(root: Path) -> None:
+    """Make ``root`` the project whose ``definition/``, ``repos/`` and ``docs/`` onboarding works with."""
+    _project[:] = [root]
+
+
+def checkout_root() -> Path | None:
+    """The project onboarding runs in: the one the CLI found, else the one the current directory is in
+    (None outside any project: then only the definition folder it was given is used)."""
+    if _project:
+        return _project[0]
+    from generator.errors import UsageError
+    from generator.project import find_project
+
+    try:
+        return find_project()
+    except UsageError:
+        return None
 
 
 def _generated_repos(path: Path) -> bool:
@@ -52,7 +69,7 @@ def _generated_docs(path: Path) -> bool:
 def outputs_for(definition: Path) -> Outputs | str:
     """The output folders for ``definition``, or why generation is skipped."""
     root = checkout_root()
-    if definition.resolve() == (root / "definition").resolve():
+    if root is not None and definition.resolve() == (root / "definition").resolve():
         return Outputs(root / "repos", root / "docs", own=True)
     parent = definition.resolve().parent
     outputs = Outputs(parent / "repos", parent / "docs", own=False)
@@ -64,7 +81,8 @@ def outputs_for(definition: Path) -> Outputs | str:
 
 def generate_command(definition: Path) -> str:
     """The command that regenerates the output of ``definition``."""
-    if definition.resolve() == (checkout_root() / "definition").resolve():
+    root = checkout_root()
+    if root is not None and definition.resolve() == (root / "definition").resolve():
         return "nox -s generate (or bbws-gen generate)"
     parent = definition.resolve().parent
     return (
@@ -82,7 +100,9 @@ def regenerate(definition: Path) -> tuple[int, Outputs | None]:
         print(f"\nnot regenerating: {outputs}.\nRegenerate where you want the output: {generate_command(definition)}")
         return 0, None
     print(f"\nRegenerating {display(outputs.repos)} and {display(outputs.docs)} ...", flush=True)
-    argv = ["generate", "--definition", str(definition), "--output", str(outputs.repos), "--docs", str(outputs.docs)]
+    root = checkout_root()
+    argv = ["generate", *(["--project", str(root)] if root else []), "--definition", str(definition)]
+    argv += ["--output", str(outputs.repos), "--docs", str(outputs.docs)]
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
         code = run(argv)
@@ -104,7 +124,8 @@ def runbook(kind: str, outputs: Outputs | None) -> str:
     """The runbook for adding a table or template: its file when the generated docs (or this checkout's) have it."""
     title = "add or change a table" if kind == "table" else "add or change an email template"
     word = "table" if kind == "table" else "template"
-    for docs in ([outputs.docs] if outputs else []) + [checkout_root() / "docs"]:
+    root = checkout_root()
+    for docs in ([outputs.docs] if outputs else []) + ([root / "docs"] if root else []):
         found = sorted((docs / RUNBOOKS.removeprefix("docs/")).glob(f"*add*{word}*.md"))
         if found:
             return f"{display(found[0])} (the '{title}' runbook)"
@@ -130,8 +151,10 @@ def next_steps(
     steps: list[tuple[str, str]] = [(text, "") for text in first]
     if not generated:
         steps.append(("Regenerate the repos:", regenerate_with))
+    elif first:  # the repos copy what the user writes next (the wording): generate again after it
+        steps.append(("Regenerate the repos once that is written (they carry it as written):", regenerate_with))
     steps += [
-        ("Review what changed:", "git status && git diff"),
+        ("Review what changed (-N makes new files show in the diff):", "git add -N . && git status && git diff"),
         ("Check (validates the definition, fails if repos/ or docs/ are not regenerated):", "nox -s check"),
         ("Commit and open a pull request:", f'git add {" ".join(paths)} && git commit -m "Add {what} {name}"'),
         (deploy, ""),

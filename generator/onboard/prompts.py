@@ -49,6 +49,10 @@ class Prompter:
         return str(answer)
 
     def confirm(self, message: str, default: bool) -> bool:
-        """A yes/no answer (y or n answers at once, Enter takes the default)."""
-        answer: Any = questionary.confirm(message, default=default).unsafe_ask()
+        """A yes/no answer: y or n, then Enter (Enter alone takes the default).
+
+        Not questionary's auto-enter: there `y` answers at once and the Enter typed after it, out of habit,
+        answers the next question too.
+        """
+        answer: Any = questionary.confirm(message, default=default, auto_enter=False).unsafe_ask()
         return bool(answer)

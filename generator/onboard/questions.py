@@ -8,6 +8,7 @@ the user picks the part to answer again (previous answers are the defaults), the
 from __future__ import annotations
 
 import copy
+import difflib
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -374,8 +375,18 @@ class TableQuestionnaire(Questionnaire[BuiltTable]):
             return None
         if name in declared:
             return name
+        # An undeclared name may be a typo of a declared one: ask, never add a new attribute silently.
+        close = difflib.get_close_matches(name, [n for n, t in declared.items() if t in KEY_TYPES], n=3, cutoff=0.75)
+        new, retype = f"new attribute {name}", "type the name again"
+        choices = [(match, f"the declared attribute {match}") for match in close]
+        choices += [(new, "declare it as a new key attribute of this table"), (retype, "")]
+        picked = self.p.choose(f"{name} is not declared yet: did you mean", choices, close[0] if close else new)
+        if picked == retype:
+            return self._ask_key_attribute(message, previous, required, upto)
+        if picked != new:
+            return picked
         prev_type = previous.get("type", "S") if isinstance(previous, Mapping) else "S"
-        kind = self.p.choose(f"{name} is not declared yet; its type", self._key_choices(), str(prev_type))
+        kind = self.p.choose(f"Type of new attribute {name}", self._key_choices(), str(prev_type))
         return {"name": name, "type": kind}
 
     def _ask_index(self, d: Mapping[str, Any], taken: list[str], local: bool) -> dict[str, Any]:
