@@ -27,6 +27,8 @@ TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 TEMPLATES_PURPOSE = "templates"
 
 PYTHON_VERSION = "3.11"
+# Node.js for the S3 repo's html-validate (tools/email); html-validate 9 supports 18.19 and later.
+NODE_VERSION = "20"
 
 Answers = dict[str, Any]
 
@@ -176,8 +178,14 @@ def s3_spec(model: Model) -> Answers:
     spec["catalog"] = {"brand": dict(model.brand), "templates": [_catalog_entry(t) for t in model.templates]}
     spec["templates"] = [_template(t) for t in model.templates]
     spec["template_files"] = [f for t in model.templates for f in _template_files(t)]
+    # html-validate (tools/email, pinned by its package-lock.json) must run in CI: --html-validate require.
+    spec["node_tools"] = ["tools/email"]
+    spec["node_version"] = NODE_VERSION
     spec["validate_commands"] = [
-        {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
+        {
+            "name": "Validate email templates",
+            "run": "python scripts/validate_templates.py templates --html-validate require",
+        }
     ]
     return spec
 

@@ -78,7 +78,7 @@ def python_requirements(root: Path) -> list[str]:
     with (root / "pyproject.toml").open("rb") as handle:
         project = tomllib.load(handle)["project"]
     pins = [*project["dependencies"], *project["optional-dependencies"]["test"]]
-    wanted = ("jsonschema==", "pyyaml==", "chevron==", "html5lib==", "boto3==")
+    wanted = ("jsonschema==", "pyyaml==", "chevron==", "tinycss2==", "boto3==")
     return sorted(p for p in pins if p.lower().startswith(wanted))
 
 
