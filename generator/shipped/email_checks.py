@@ -348,7 +348,8 @@ def css_features(nodes: Iterable[Any]) -> Iterator[tuple[str, int]]:
                 )
                 if node.lower_at_keyword in ("media", "supports"):
                     inner = tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True)
-                yield from ((slug, line + offset) for slug, offset in css_features(inner))
+                # Nested tokens keep the line numbers of the whole text they were parsed from.
+                yield from css_features(inner)
         elif node.type == "qualified-rule":
             selector = tinycss2.serialize(node.prelude)
             for pseudo in re.findall(r"::?([a-z-]+)", selector.lower()):
@@ -540,7 +541,7 @@ class DocumentScan(HTMLParser):
                 Issue(
                     line + data[: len(data) - len(data.lstrip())].count("\n"),
                     "error",
-                    f"text {text[:40]!r} is {hex_of(current.colour)} on {hex_of(current.background)}: contrast "
+                    f"text of <{current.tag}> is {hex_of(current.colour)} on {hex_of(current.background)}: contrast "
                     f"{ratio:.2f}:1, below WCAG AA {CONTRAST_AA}:1; darken the text or change the background",
                 )
             )
