@@ -22,7 +22,8 @@ def issues(html: str) -> list[ec.Issue]:
 
 
 def page(body: str) -> str:
-    return f'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>t</title></head>\n<body>\n{body}\n</body>\n</html>\n'
+    head = '<head><meta charset="utf-8"><title>t</title></head>'
+    return f'<!DOCTYPE html>\n<html lang="en">\n{head}\n<body>\n{body}\n</body>\n</html>\n'
 
 
 # ------------------------------------------------------------------------------------------- contrast
@@ -206,7 +207,7 @@ def test_find_tool_says_how_to_install(tmp_path: Path, monkeypatch: pytest.Monke
     tool = tmp_path / "tools" / "email"
     tool.mkdir(parents=True)
     monkeypatch.setenv(ec.TOOL_ENV, str(tool))
-    with pytest.raises(ec.ToolUnavailable, match="no check-html.mjs"):
+    with pytest.raises(ec.ToolUnavailable, match=r"no check-html\.mjs"):
         ec.find_tool(tmp_path / "scripts")
     (tool / "check-html.mjs").write_text("", encoding="utf-8")
     with pytest.raises(ec.ToolUnavailable, match=r"npm ci --prefix"):
@@ -222,7 +223,8 @@ def test_update_caniemail_compiles_a_checkout(tmp_path: Path) -> None:
     (checkout / "LICENSE").write_text("MIT License\n\nCopyright (c) test\n", encoding="utf-8")
     (checkout / "_features" / "css-thing.md").write_text(
         '---\ntitle: "thing"\ncategory: css\nstats: {\n\tgmail: {\n\t\tdesktop-webmail: {\n'
-        '\t\t\t"2019-01": "y",\n\t\t\t"2024-01": "a #1",\n\t\t},\n\t},\n}\nnotes_by_num: {\n\t"1": "Only on Tuesdays."\n}\n---\nBody\n',
+        '\t\t\t"2019-01": "y",\n\t\t\t"2024-01": "a #1",\n\t\t},\n\t},\n}\n'
+        'notes_by_num: {\n\t"1": "Only on Tuesdays."\n}\n---\nBody\n',
         encoding="utf-8",
     )
     (checkout / "_features" / "amp.md").write_text("---\ntitle: AMP\nstats: {}\n---\n", encoding="utf-8")
