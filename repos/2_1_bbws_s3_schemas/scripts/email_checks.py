@@ -295,19 +295,31 @@ def hex_of(rgb: Rgb) -> str:
 
 def declarations(style: str) -> list[tuple[str, str, bool]]:
     """(property, value text, important) of an inline style attribute, comments and errors skipped."""
+    return list(_declarations(style))
+
+
+@functools.lru_cache(maxsize=4096)
+def _declarations(style: str) -> tuple[tuple[str, str, bool], ...]:
     result = []
     for item in tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True):
         if item.type == "declaration":
             result.append((item.lower_name, tinycss2.serialize(item.value).strip(), bool(item.important)))
-    return result
+    return tuple(result)
 
 
-def colours_of(style: str, attrs: Mapping[str, str]) -> tuple[Rgb | None, Rgb | None]:
+@functools.lru_cache(maxsize=4096)
+def _inline_style(style: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[int, str], ...]]:
+    # Email repeats the same inline style on many elements: parse each distinct one once.
+    nodes = tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True)
+    return tuple(css_features(nodes)), tuple(css_safety(nodes))
+
+
+def colours_of(style: str, bgcolor: str) -> tuple[Rgb | None, Rgb | None]:
     """(text colour, background colour) an element sets itself; None where it sets none (or one we can't read)."""
     colour = background = None
-    if attrs.get("bgcolor"):
-        background = parse_colour(attrs["bgcolor"])
-    for name, value, _ in declarations(style):
+    if bgcolor:
+        background = parse_colour(bgcolor)
+    for name, value, _ in _declarations(style):
         if name == "color":
             colour = parse_colour(value) or colour
         elif name == "background-color":
@@ -348,7 +360,8 @@ def css_features(nodes: Iterable[Any]) -> Iterator[tuple[str, int]]:
                 )
                 if node.lower_at_keyword in ("media", "supports"):
                     inner = tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True)
-                yield from ((slug, line + offset) for slug, offset in css_features(inner))
+                # Nested tokens keep the line numbers of the whole text they were parsed from.
+                yield from css_features(inner)
         elif node.type == "qualified-rule":
             selector = tinycss2.serialize(node.prelude)
             for pseudo in re.findall(r"::?([a-z-]+)", selector.lower()):
@@ -445,14 +458,14 @@ class DocumentScan(HTMLParser):
             self.features[slug] = FeatureUse(line)
 
     def _style(self, css: str, line: int, inline: bool) -> None:
-        nodes: Sequence[Any]
         if inline:
-            nodes = tinycss2.parse_blocks_contents(css, skip_comments=True, skip_whitespace=True)
+            features, safety = _inline_style(css)
         else:
             nodes = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-        for slug, offset in css_features(nodes):
+            features, safety = tuple(css_features(nodes)), tuple(css_safety(nodes))
+        for slug, offset in features:
             self._use(slug, line + offset)
-        for offset, message in css_safety(nodes):
+        for offset, message in safety:
             self.issues.append(Issue(line + offset, "error", message))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -490,7 +503,7 @@ class DocumentScan(HTMLParser):
         if tag in VOID:
             return
         parent = self.stack[-1]
-        colour, background = colours_of(style, values)
+        colour, background = colours_of(style, values.get("bgcolor", ""))
         self.stack.append(
             _Element(
                 tag,
@@ -540,7 +553,7 @@ class DocumentScan(HTMLParser):
                 Issue(
                     line + data[: len(data) - len(data.lstrip())].count("\n"),
                     "error",
-                    f"text {text[:40]!r} is {hex_of(current.colour)} on {hex_of(current.background)}: contrast "
+                    f"text of <{current.tag}> is {hex_of(current.colour)} on {hex_of(current.background)}: contrast "
                     f"{ratio:.2f}:1, below WCAG AA {CONTRAST_AA}:1; darken the text or change the background",
                 )
             )
@@ -640,35 +653,52 @@ def find_tool(script_dir: Path) -> Path:
     return installed[0]
 
 
+class HtmlValidateRun:
+    """html-validate in one node process, started early so that loading it overlaps the Python checks."""
+
+    def __init__(self, tool: Path) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise ToolUnavailable("node is not on PATH: install Node.js 20 or later")
+        self._process = subprocess.Popen(
+            [node, str(tool / "check-html.mjs")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def cancel(self) -> None:
+        """Stop the process when its results are no longer wanted."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
+
+    def results(self, documents: Mapping[str, str]) -> dict[str, list[Issue]]:
+        """html-validate's messages for each named document."""
+        payload = json.dumps([{"name": name, "html": text} for name, text in documents.items()])
+        try:
+            stdout, stderr = self._process.communicate(payload, timeout=NODE_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            self.cancel()
+            raise ToolUnavailable(f"html-validate took longer than {NODE_TIMEOUT} s") from exc
+        if self._process.returncode != 0:
+            tail = " | ".join(stderr.strip().splitlines()[-3:])
+            raise ToolUnavailable(f"html-validate failed to run (exit {self._process.returncode}): {tail}")
+        issues: dict[str, list[Issue]] = {}
+        for doc in json.loads(stdout):
+            found = issues.setdefault(doc["name"], [])
+            for m in doc["messages"]:
+                rule = m["ruleId"]
+                hint = RULE_HINTS.get(rule, f"see https://html-validate.org/rules/{rule}.html")
+                found.append(Issue(int(m["line"]), m["severity"], f"{m['message']} [html-validate {rule}]; {hint}"))
+        return issues
+
+
 def html_validate(tool: Path, documents: Mapping[str, str]) -> dict[str, list[Issue]]:
     """html-validate's messages for each named document, in one node process."""
-    node = shutil.which("node")
-    if node is None:
-        raise ToolUnavailable("node is not on PATH: install Node.js 20 or later")
-    payload = json.dumps([{"name": name, "html": text} for name, text in documents.items()])
-    try:
-        result = subprocess.run(
-            [node, str(tool / "check-html.mjs")],
-            input=payload,
-            capture_output=True,
-            text=True,
-            timeout=NODE_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolUnavailable(f"html-validate took longer than {NODE_TIMEOUT} s") from exc
-    if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-3:])
-        raise ToolUnavailable(f"html-validate failed to run (exit {result.returncode}): {tail}")
-    issues: dict[str, list[Issue]] = {}
-    for doc in json.loads(result.stdout):
-        found = issues.setdefault(doc["name"], [])
-        for m in doc["messages"]:
-            hint = RULE_HINTS.get(
-                m["ruleId"], f"see https://html-validate.org/rules/{m['ruleId']}.html"
-            )
-            found.append(Issue(int(m["line"]), m["severity"], f"{m['message']} [html-validate {m['ruleId']}]; {hint}"))
-    return issues
+    return HtmlValidateRun(tool).results(documents)
 
 
 def issues_by_line(issues: Sequence[Issue], rendered: Rendered) -> list[tuple[int, str, str]]:

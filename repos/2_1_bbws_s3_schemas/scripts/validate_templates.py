@@ -1039,14 +1039,27 @@ def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
     """
     data, text = load_catalog(templates_dir)
     ctx = Context(templates_dir, _display_prefix(templates_dir))
-    entries, address = check_catalog(ctx, data, text)
-    check_orphans(ctx, {entry.key for entry in entries} | _all_keys(data))
-    check_templates(ctx, entries, address)
     skipped: str | None = "not requested"
-    if html_validator != "off" and ctx.documents:
+    node: email_checks.HtmlValidateRun | None = None
+    if html_validator != "off":
         try:
-            tool = email_checks.find_tool(Path(__file__).resolve().parent)
-            found = email_checks.html_validate(tool, {rel: doc.text for rel, doc in sorted(ctx.documents.items())})
+            # Started first: node loads html-validate while Python checks the templates.
+            node = email_checks.HtmlValidateRun(email_checks.find_tool(Path(__file__).resolve().parent))
+        except email_checks.ToolUnavailable as exc:
+            if html_validator == "require":
+                raise UsageError(f"html-validate cannot run: {exc}") from exc
+            skipped = str(exc)
+    try:
+        entries, address = check_catalog(ctx, data, text)
+        check_orphans(ctx, {entry.key for entry in entries} | _all_keys(data))
+        check_templates(ctx, entries, address)
+    except BaseException:
+        if node is not None:
+            node.cancel()
+        raise
+    if node is not None:
+        try:
+            found = node.results({rel: doc.text for rel, doc in sorted(ctx.documents.items())})
         except email_checks.ToolUnavailable as exc:
             if html_validator == "require":
                 raise UsageError(f"html-validate cannot run: {exc}") from exc

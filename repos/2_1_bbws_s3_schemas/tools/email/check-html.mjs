@@ -24,6 +24,10 @@ function loadConfig() {
 }
 
 async function main() {
+  // Configure (and warm up) before reading stdin: the caller starts this process early and writes the
+  // documents when it has rendered them, so loading overlaps with its own checks.
+  const validator = new HtmlValidate(new StaticConfigLoader(loadConfig()));
+  await validator.validateString("<!DOCTYPE html><html lang=\"en\"><head><title>x</title></head></html>", "warmup.html");
   let documents;
   try {
     documents = JSON.parse(readFileSync(0, "utf8"));
@@ -31,7 +35,6 @@ async function main() {
     process.stderr.write(`check-html: stdin is not JSON: ${err.message}\n`);
     return 2;
   }
-  const validator = new HtmlValidate(new StaticConfigLoader(loadConfig()));
   const results = [];
   for (const doc of documents) {
     const report = await validator.validateString(doc.html, doc.name);
