@@ -1158,7 +1158,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"validate_templates: {templates_dir} is valid", file=sys.stderr)
+    warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+    print(f"validate_templates: {templates_dir} is valid{warned}", file=sys.stderr)
     return 0
 
 
