@@ -60,34 +60,18 @@ CLIENT_NAMES = {
     "yahoo/desktop-webmail": "Yahoo Mail",
     "samsung-email/android": "Samsung Email",
 }
-# Unsupported there, the email still reads right (square corners, no shadow, full-width on a phone
-# without the media query, no hidden preheader in Outlook): a warning, not an error. Each entry says why.
+# Unsupported somewhere, yet the email still reads right there: accepted, not reported (POLICY). Each entry
+# says why; keep the list short, an entry hides that feature's findings in every template.
 DEGRADES_GRACEFULLY = {
     "css-border-radius": "corners are square where it is not supported",
     "css-box-shadow": "no shadow where it is not supported",
-    "css-max-width": "tables also carry a width= attribute",
-    "css-max-height": "only used to hide the preheader",
-    "css-opacity": "only used to hide the preheader",
-    "css-at-media": "the layout is fluid without the media query",
-    "css-important": "only used inside the mobile media query",
-    "css-display": "block/none inside the mobile media query only",
-    "css-display-none": "the preheader shows as a line of text at worst",
-    "css-overflow": "only used to hide the preheader",
-    "css-letter-spacing": "typographic only",
-    "css-text-transform": "typographic only",
-    "css-outline": "typographic only",
-    "css-white-space": "amounts may wrap",
-    "css-width": "tables also carry a width= attribute",
+    "css-max-height": "only hides the preheader, which shows as a short line at worst",
+    "css-opacity": "only hides the preheader, which shows as a short line at worst",
+    "css-overflow": "only hides the preheader, which shows as a short line at worst",
+    "css-at-media": "desktop clients without media queries get the 600 px desktop layout",
+    "css-outline": "only resets the outline of linked images",
+    "css-white-space": "amounts may wrap between currency and number",
     "css-height": "images also carry a height= attribute",
-    "css-padding": "cells keep their cellpadding layout",
-    "css-margin": "spacing only",
-    "css-background-color": "cells also carry bgcolor=",
-    "css-font-weight": "typographic only",
-    "css-line-height": "typographic only",
-    "css-border": "decorative only",
-    "css-text-decoration": "decorative only",
-    "css-vertical-align": "cells also carry valign= where it matters",
-    "html-role": "assistive technology hint only",
     "html-body": "Outlook for Mac drops <body> attributes; the wrapper table carries the background",
 }
 CSS_FUNCTIONS = {
