@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,3 +279,27 @@ def test_shipped_templates_pass_with_html_validate() -> None:
     report = run_checks(TEMPLATES, html_validator="require")
     assert report.skipped is None
     assert report.errors == [], show(report.errors)
+
+
+S3_REPO = ROOT / "repos" / "2_1_bbws_s3_schemas"
+
+
+def test_the_generated_repo_runs_the_check_standalone(tmp_path: Path) -> None:
+    """scripts/validate_templates.py imports email_checks from beside it, with no bbws-gen installed."""
+    repo = tmp_path / "repo"
+    shutil.copytree(S3_REPO / "scripts", repo / "scripts")
+    shutil.copytree(S3_REPO / "templates", repo / "templates")
+    html = repo / "templates" / "receipts" / "receipt.html"
+    html.write_text(html.read_text(encoding="utf-8").replace("<body ", '<body onload="x()" ', 1), encoding="utf-8")
+    # Run as a script its relative import fails, so email_checks comes from scripts/ (the first sys.path entry).
+    command = [sys.executable, "scripts/validate_templates.py", "templates"]
+    off = subprocess.run([*command, "--html-validate", "off"], cwd=repo, capture_output=True, text=True, check=False)
+    assert off.returncode == 1, off.stderr
+    assert f"templates/receipts/receipt.html:{_line(html, '<body ')}: event handler onload=" in off.stdout
+    auto = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    # Without tools/email in this copy, html-validate is skipped, and the run says so.
+    assert "html-validate skipped" in auto.stderr and auto.returncode == 1
+    required = subprocess.run(
+        [*command, "--html-validate", "require"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert required.returncode == 2 and "html-validate cannot run" in required.stderr
