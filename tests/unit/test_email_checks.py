@@ -77,6 +77,16 @@ def test_contrast_passes_for_readable_text_and_ignores_hidden_preheaders() -> No
     assert not [i for i in issues(html) if "contrast" in i.message]
 
 
+def test_a_link_without_its_own_colour_is_link_blue_not_the_inherited_colour() -> None:
+    dark_footer = (
+        '<td style="background-color:#1b2a41;color:#ffffff;">Questions? <a href="https://x.example/">Help</a></td>'
+    )
+    found = [i for i in issues(page(dark_footer)) if "contrast" in i.message]
+    assert len(found) == 1 and "text of <a> is #0000ee on #1b2a41" in found[0].message
+    coloured = dark_footer.replace("<a href", '<a style="color:#ffffff;" href')
+    assert not [i for i in issues(page(coloured)) if "contrast" in i.message]
+
+
 def test_contrast_is_reported_once_per_element() -> None:
     html = page('<p style="color:#cccccc;">one<br>two<br>three</p>')
     assert len([i for i in issues(html) if "contrast" in i.message]) == 1

@@ -18,8 +18,9 @@ Checks here (Python, no node needed):
 - **Safety**: CSS ``expression()``, plain-http ``url()``, event handler attributes, plain-http
   ``background=``/``srcset=`` and the like.
 - **Readability**: text/background contrast of every visible text run at least WCAG AA 4.5:1, from the
-  colours of the inline styles (and ``bgcolor``) of the element and its ancestors; links whose text does
-  not say where they go ("click here").
+  colours of the inline styles (and ``bgcolor``) of the element and its ancestors (links without a colour
+  of their own are the clients' link blue; 4.5:1 applies to large text too, stricter than WCAG's 3:1);
+  links whose text does not say where they go ("click here").
 
 ``html_validate`` runs the pinned npm tool (``tools/email``) over the rendered documents in one node
 process and maps its messages back: parse errors, content models, duplicate ids, attribute values,
@@ -140,6 +141,7 @@ GENERIC_LINK_TEXT = frozenset(
 )
 HIDDEN = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)", re.IGNORECASE)
 CONTRAST_AA = 4.5
+LINK_BLUE = (0x00, 0x00, 0xEE)  # the HTML default link colour (Gmail's #1155cc is as dark)
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 NAMED_COLOURS = {
     "black": (0, 0, 0),
@@ -488,6 +490,9 @@ class DocumentScan(HTMLParser):
             return
         parent = self.stack[-1]
         colour, background = colours_of(style, values.get("bgcolor", ""))
+        if tag == "a" and colour is None and "href" in values:
+            # A link does not inherit the text colour: clients draw it in their link blue.
+            colour = LINK_BLUE
         self.stack.append(
             _Element(
                 tag,
