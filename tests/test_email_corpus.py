@@ -53,7 +53,7 @@ CASES = [
         "</head>",
         '<link rel="stylesheet" href="https://cdn.example.co.za/mail.css">\n</head>',
         "mail.css",
-        "<link> is deprecated: mail clients (Gmail among them) drop <link>",
+        "<link> is not allowed in email: mail clients (Gmail among them) drop <link>",
     ),
     Case(
         "css_expression",
@@ -147,7 +147,7 @@ CASES = [
         "</head>",
         "<script>track()</script>\n</head>",
         "<script>",
-        "<script> is deprecated: mail clients strip",
+        "<script> is not allowed in email: mail clients strip",
     ),
     Case(
         "event_handler", BODY, '<body style="margin:0;" onload="track()">', "onload", "event handler onload= on <body>"
@@ -175,7 +175,7 @@ CASES = [
         "<td>Total</td>",
         '<td><form action="https://www.example.co.za/f">Total</form></td>',
         "<form",
-        "<form> is deprecated: most mail clients disable forms",
+        "<form> is not allowed in email: most mail clients disable forms",
     ),
     # Client support (caniemail data and the policy).
     Case(

@@ -649,6 +649,13 @@ class HtmlValidateRun:
         node = shutil.which("node")
         if node is None:
             raise ToolUnavailable("node is not on PATH: install Node.js 20 or later")
+        # Elements email-elements.json forbids through html-validate's "deprecated" metadata (source "email").
+        elements = json.loads((tool / "email-elements.json").read_text(encoding="utf-8"))
+        self._forbidden = {
+            name
+            for name, meta in elements.items()
+            if isinstance(meta.get("deprecated"), dict) and meta["deprecated"].get("source") == "email"
+        }
         self._process = subprocess.Popen(
             [node, str(tool / "check-html.mjs")],
             stdin=subprocess.PIPE,
@@ -679,9 +686,14 @@ class HtmlValidateRun:
         for doc in json.loads(stdout):
             found = issues.setdefault(doc["name"], [])
             for m in doc["messages"]:
-                rule = m["ruleId"]
+                rule, message = m["ruleId"], m["message"]
                 hint = RULE_HINTS.get(rule, f"see https://html-validate.org/rules/{rule}.html")
-                found.append(Issue(int(m["line"]), m["severity"], f"{m['message']} [html-validate {rule}]; {hint}"))
+                forbidden = re.match(r"<([a-z0-9-]+)> is deprecated: ", message)
+                if rule == "deprecated" and forbidden and forbidden.group(1) in self._forbidden:
+                    # Not deprecated HTML: an element email forbids; say so, the reason follows.
+                    message = message.replace(" is deprecated: ", " is not allowed in email: ", 1)
+                    hint = "remove it"
+                found.append(Issue(int(m["line"]), m["severity"], f"{message} [html-validate {rule}]; {hint}"))
         return issues
 
 
