@@ -37,7 +37,23 @@ def _check(session: nox.Session) -> None:
     session.run("bbws-gen", "generate", "--check")
 
 
+_NPM_DONE: set[str] = set()
+
+
+def _email_tool(session: nox.Session) -> None:
+    # html-validate for the template checks; without npm those tests skip and say why (CI has npm).
+    # Once per nox run: `ci` needs it in two steps, and npm ci reinstalls from scratch every time.
+    if "tools/email" in _NPM_DONE:
+        return
+    _NPM_DONE.add("tools/email")
+    if shutil.which("npm") is None:
+        session.log("npm not found: the html-validate template tests will be skipped (install Node.js 20+)")
+        return
+    session.run("npm", "ci", "--prefix", "tools/email", "--no-audit", "--no-fund", external=True)
+
+
 def _tests(session: nox.Session, *args: str) -> None:
+    _email_tool(session)
     session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *args)
 
 
@@ -49,7 +65,17 @@ def _e2e(session: nox.Session, *args: str) -> None:
 def _validate(session: nox.Session) -> None:
     dynamodb, s3 = "repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas"
     session.run("python", f"{dynamodb}/scripts/validate_schemas.py", f"{dynamodb}/schemas")
-    session.run("python", f"{s3}/scripts/validate_templates.py", f"{s3}/templates")
+    # The repo's own template check with the monorepo's installed html-validate (the same pinned files).
+    _email_tool(session)
+    mode = "require" if shutil.which("npm") else "auto"
+    session.run(
+        "python",
+        f"{s3}/scripts/validate_templates.py",
+        f"{s3}/templates",
+        "--html-validate",
+        mode,
+        env={"BBWS_EMAIL_TOOL": str(Path("tools/email").resolve())},
+    )
     roots = sorted(str(p.parent) for p in Path("repos").glob("*/terraform/*/versions.tf"))
     directories = [arg for root in roots for arg in ("--directory", root)]
     # --skip-download: no network needed; every skip in the code carries its reason.

@@ -26,6 +26,9 @@ HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 TEMPLATES_PURPOSE = "templates"
 
+# Node.js for the S3 repo's html-validate (tools/email); html-validate 9 supports 18.19 and later.
+NODE_VERSION = "20"
+
 Answers = dict[str, Any]
 
 
@@ -207,8 +210,16 @@ def s3_spec(model: Model) -> Answers:
     spec["catalog"] = {"brand": dict(model.brand), "templates": [_catalog_entry(t) for t in model.templates]}
     spec["templates"] = [_template(t) for t in model.templates]
     spec["template_files"] = [f for t in model.templates for f in _template_files(t)]
+    # html-validate (tools/email, pinned by its package-lock.json) runs where installed; CI installs it and
+    # requires it (ci_run), runbooks show the plain command (it says when html-validate was skipped).
+    spec["node_tools"] = ["tools/email"]
+    spec["node_version"] = NODE_VERSION
     spec["validate_commands"] = [
-        {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
+        {
+            "name": "Validate email templates",
+            "run": "python scripts/validate_templates.py templates",
+            "ci_run": "python scripts/validate_templates.py templates --html-validate require",
+        }
     ]
     paths = {
         b.purpose: [f"/terraform/{b.purpose}/"] + (["/templates/"] if b.purpose == TEMPLATES_PURPOSE else [])

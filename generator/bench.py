@@ -2,8 +2,9 @@
 
 Prints medians of several runs for: generate on the shipped definition; generate on synthetic
 definitions of 20 and 200 tables and templates (to see that time grows linearly); `generate --check`
-with nothing changed; copying the output tree (the floor generate cannot beat); and, with
-``--static``, the full static validation of the generated repos.
+with nothing changed; copying the output tree (the floor generate cannot beat); validating the 12
+email templates (Python checks and html-validate, as the S3 repo's CI runs them); and, with ``--static``,
+the full static validation of the generated repos.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from generator.cli import run
+from generator.shipped import validate_templates
 
 
 def _root() -> Path:
@@ -31,7 +33,7 @@ def _root() -> Path:
     return find_project()
 
 
-GOALS = {"shipped": 1.5, "200": 10.0, "check": 1.5, "static": 60.0}
+GOALS = {"shipped": 1.5, "200": 10.0, "check": 1.5, "templates": 2.0, "static": 60.0}
 
 
 def _median(action: Callable[[], object], runs: int) -> float:
@@ -83,6 +85,13 @@ def _generate(definition: Path, out: Path, check: bool = False) -> Callable[[], 
     return action
 
 
+def _validate_templates() -> None:
+    # "require": the figure must include html-validate (node), as in the S3 repo's CI.
+    report = validate_templates.run_checks(_root() / "definition" / "templates", html_validator="require")
+    if report.errors:
+        raise SystemExit(f"the shipped templates have {len(report.errors)} error(s): {report.errors[0]}")
+
+
 def _static_validation() -> None:
     subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_terraform_validate.py"], cwd=_root(), check=True)
 
@@ -104,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         for count in (20, 200):
             definition = synthetic_definition(base / f"def{count}", count)
             figures[str(count)] = _median(_generate(definition, base / f"out{count}"), max(1, args.runs // 2))
+    try:
+        figures["templates"] = _median(_validate_templates, args.runs)
+    except validate_templates.UsageError as exc:
+        print(f"template validation not timed: {exc} (needs node and `npm ci --prefix tools/email`)")
     if args.static:
         figures["static"] = _median(_static_validation, 1)
     for name, label in [
@@ -111,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         ("check", "generate --check, nothing changed"),
         ("20", "generate, +20 tables and templates"),
         ("200", "generate, +200 tables and templates"),
+        ("templates", "validate the 12 email templates (with html-validate)"),
         ("static", "static validation (terraform validate of every root)"),
     ]:
         if name in figures:

@@ -77,12 +77,23 @@ class Pins:
 
 
 def pyproject_pins(path: Path | None = None) -> dict[str, str]:
-    """Exact pins (``name==version``) of pyproject.toml (this checkout's by default), by normalized name."""
-    with (path or PYPROJECT).open("rb") as handle:
-        project = tomllib.load(handle)["project"]
-    groups = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values()]
+    """Exact pins (``name==version``) of pyproject.toml (this checkout's by default), by normalized name.
+
+    A non-editable install has no pyproject.toml beside it: its metadata carries the same requirements.
+    """
+    source = path or PYPROJECT
+    requirements: list[str]
+    if path is None and not source.is_file():
+        from importlib import metadata
+
+        requirements = [r.split(";")[0] for r in metadata.requires("bbws-gen") or []]
+    else:
+        with source.open("rb") as handle:
+            project = tomllib.load(handle)["project"]
+        groups = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values()]
+        requirements = [r for group in groups for r in group]
     found: dict[str, str] = {}
-    for requirement in (r for group in groups for r in group):
+    for requirement in requirements:
         match = _EXACT.match(requirement.replace(" ", ""))
         if match:
             found[_normalized(match["name"])] = f"{match['name']}=={match['version']}"

@@ -7,7 +7,12 @@ definition's catalog it writes, under ``build/previews/`` by default (not commit
 - ``<key>``: the HTML rendered with ``<name>.sample.json`` by chevron, as a Lambda would render it;
 - ``<name>.txt``: the plain-text alternative, rendered the same way;
 - ``<name>.png``: a screenshot of the HTML by headless Chromium, 800 px wide (a mail client's width);
-- ``index.html``: every preview on one page, with the rendered subject, audience and version.
+- ``<name>.dark.png``: the same in dark mode as mail apps darken a message: ``prefers-color-scheme: dark``
+  (what the template's own dark styles react to) and Chromium's forced darkening (the inversion Gmail
+  and Outlook apps apply to messages that do not opt out of it);
+- ``<name>.mobile.png``: the same 375 px wide (a phone; the template's mobile media query applies);
+- ``index.html``: every preview on one page, light, dark and mobile side by side, with the rendered
+  subject, audience and version.
 
 Chromium runs offline by default: every host name fails to resolve, so remote images (the logo) show
 their alt text and a preview never waits on the network or differs with it; ``--allow-network`` loads
@@ -47,6 +52,23 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHROMIUM_ENV = "BBWS_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WINDOW = (800, 1600)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One screenshot per template: file suffix, window size and the Chromium switches that make it."""
+
+    name: str
+    suffix: str
+    window: tuple[int, int]
+    flags: tuple[str, ...] = ()
+
+
+VARIANTS = (
+    Variant("light", ".png", WINDOW),
+    Variant("dark", ".dark.png", WINDOW, ("--force-dark-mode", "--blink-settings=forceDarkModeEnabled=true")),
+    Variant("mobile", ".mobile.png", (375, 1600)),
+)
 SCREENSHOT_TIMEOUT = 120
 INDEX = "index.html"
 
@@ -60,6 +82,8 @@ class Preview:
     html: str
     text: str
     png: str | None
+    # Screenshot file per variant name (light, dark, mobile); ``png`` is the light one.
+    pngs: tuple[tuple[str, str], ...] = ()
 
 
 def render(template: EmailTemplate) -> tuple[str, str, str]:
@@ -84,7 +108,14 @@ def find_chromium(explicit: str | None) -> str | None:
     return None
 
 
-def chromium_command(chromium: str, page: Path, png: Path, profile: Path, allow_network: bool) -> list[str]:
+def chromium_command(
+    chromium: str,
+    page: Path,
+    png: Path,
+    profile: Path,
+    allow_network: bool,
+    variant: Variant = VARIANTS[0],
+) -> list[str]:
     """Headless Chromium taking one screenshot of a local file, with nothing else running."""
     command = [
         chromium,
@@ -98,22 +129,25 @@ def chromium_command(chromium: str, page: Path, png: Path, profile: Path, allow_
         "--disable-sync",
         "--hide-scrollbars",
         "--force-device-scale-factor=1",
+        # Same pixels on every run and machine: no hinting differences, no animations mid-frame.
+        "--font-render-hinting=none",
         f"--user-data-dir={profile}",
         f"--screenshot={png}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--window-size={variant.window[0]},{variant.window[1]}",
+        *variant.flags,
     ]
     if not allow_network:
         command.append("--host-resolver-rules=MAP * ~NOTFOUND")
     return [*command, page.resolve().as_uri()]
 
 
-def screenshot(chromium: str, page: Path, png: Path, allow_network: bool) -> str | None:
+def screenshot(chromium: str, page: Path, png: Path, allow_network: bool, variant: Variant = VARIANTS[0]) -> str | None:
     """Take the screenshot; None when it worked, else what went wrong."""
     png.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="bbws-preview-") as profile:
         try:
             result = subprocess.run(
-                chromium_command(chromium, page, png, Path(profile), allow_network),
+                chromium_command(chromium, page, png, Path(profile), allow_network, variant),
                 capture_output=True,
                 text=True,
                 timeout=SCREENSHOT_TIMEOUT,
@@ -145,12 +179,15 @@ def write_index(previews: Sequence[Preview], output: Path) -> Path:
     rows = []
     for p in previews:
         t = p.template
-        picture = (
-            f'<a href="{html.escape(p.png)}"><img src="{html.escape(p.png)}" width="400" '
-            f'alt="Screenshot of {html.escape(t.key)}"></a>'
-            if p.png
-            else "<p>(no screenshot)</p>"
+        shots = dict(p.pngs) or ({"light": p.png} if p.png else {})
+        pictures = "".join(
+            f'<figure><a href="{html.escape(shots[v.name])}"><img src="{html.escape(shots[v.name])}" '
+            f'width="{v.window[0] // 2}" alt="{html.escape(v.name)} preview of {html.escape(t.key)}"></a>'
+            f"<figcaption>{html.escape(v.name)} ({v.window[0]} px)</figcaption></figure>"
+            for v in VARIANTS
+            if v.name in shots
         )
+        picture = f'<div class="shots">{pictures}</div>' if pictures else "<p>(no screenshot)</p>"
         rows.append(
             "<section>\n"
             f"<h2><code>{html.escape(t.key)}</code></h2>\n"
@@ -164,8 +201,9 @@ def write_index(previews: Sequence[Preview], output: Path) -> Path:
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>BBWS email template previews</title>\n"
-        "<style>body{font-family:sans-serif;margin:2em;max-width:60em}section{border-top:1px solid #ccc;"
-        "padding:1em 0}img{border:1px solid #ddd}</style>\n</head>\n<body>\n"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:80em}section{border-top:1px solid #ccc;"
+        "padding:1em 0}img{border:1px solid #ddd}.shots{display:flex;gap:1em;align-items:flex-start}"
+        "figure{margin:0}figcaption{font-size:.85em;color:#444}</style>\n</head>\n<body>\n"
         f"<h1>BBWS email template previews ({len(previews)})</h1>\n"
         "<p>Each template rendered with its <code>.sample.json</code> context, as the sending Lambda would.</p>\n"
         + "\n".join(rows)
@@ -237,22 +275,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     previews = write_previews(templates, args.output)
     failures: list[str] = []
     if chromium is not None:
-        pngs = [p.template.key.removesuffix(".html") + ".png" for p in previews]
+        jobs = [(i, v) for i in range(len(previews)) for v in VARIANTS]
 
-        def shoot(i: int) -> str | None:
-            return screenshot(chromium, args.output / previews[i].html, args.output / pngs[i], args.allow_network)
+        def target(i: int, variant: Variant) -> str:
+            return previews[i].template.key.removesuffix(".html") + variant.suffix
+
+        def shoot(job: tuple[int, Variant]) -> str | None:
+            i, variant = job
+            page, png = args.output / previews[i].html, args.output / target(i, variant)
+            return screenshot(chromium, page, png, args.allow_network, variant)
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            errors = list(pool.map(shoot, range(len(previews))))
-        for i, problem in enumerate(errors):
+            errors = list(pool.map(shoot, jobs))
+        done: dict[int, list[tuple[str, str]]] = {}
+        for (i, variant), problem in zip(jobs, errors, strict=True):
             if problem is None:
-                previews[i] = replace(previews[i], png=pngs[i])
+                done.setdefault(i, []).append((variant.name, target(i, variant)))
             else:
-                failures.append(f"{previews[i].template.key}: {problem}")
+                failures.append(f"{previews[i].template.key} ({variant.name}): {problem}")
+        for i, made in done.items():
+            previews[i] = replace(previews[i], png=dict(made).get("light"), pngs=tuple(made))
     index = write_index(previews, args.output)
     for failure in failures:
         print(f"preview: {failure}", file=sys.stderr)
-    shots = sum(1 for p in previews if p.png)
+    shots = sum(len(p.pngs) for p in previews)
     print(f"preview: {len(previews)} template(s), {shots} screenshot(s); open {index}")
     return EXIT_FAILED if failures else EXIT_OK
 

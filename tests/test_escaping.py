@@ -3,8 +3,9 @@
 Each test renders the real blueprints (or the escaping macros inside a minimal file) with Copier's own
 Jinja filters, then reads the result back with a real parser: terraform itself (``terraform console``,
 many values per run), checkov's HCL parser (bc-python-hcl2, module hcl2) for the block structure,
-PyYAML, and markdown-it (CommonMark + GFM tables). Rendering any text leaves the structure unchanged and reads back as exactly the input (HCL
-normalizes strings to NFC; Markdown and comments are one line without control or bidi characters).
+PyYAML, and markdown-it (CommonMark + GFM tables). Rendering any text leaves the structure unchanged and
+reads back as exactly the input (HCL normalizes strings to NFC; Markdown and comments are one line
+without control or bidi characters).
 """
 
 from __future__ import annotations

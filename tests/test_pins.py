@@ -74,11 +74,11 @@ def test_a_changed_pin_changes_every_place_it_appears(
 
     out = tmp_path / "out"
     code = run(
-        ["-q", "generate", "--definition", str(definition_copy), "--output", str(out), "--docs", str(out / "docs")]
+        ["-q", "generate", "--definition", str(definition_copy), "--output", str(out), "--docs", str(tmp_path / "docs")]
     )
     assert code == 0, capsys.readouterr().err
     committed = (REPOS / "2_1_bbws_dynamodb_schemas", REPOS / "2_1_bbws_s3_schemas", DOCS)
-    regenerated = (out / "2_1_bbws_dynamodb_schemas", out / "2_1_bbws_s3_schemas", out / "docs")
+    regenerated = (out / "2_1_bbws_dynamodb_schemas", out / "2_1_bbws_s3_schemas", tmp_path / "docs")
     for before, after in changes:
         where = _count(before, committed)
         assert where, f"{before!r} appears nowhere in the committed output"

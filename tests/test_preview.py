@@ -99,6 +99,43 @@ def test_a_preview_is_rendered_and_screenshotted(tmp_path: Path, capsys: pytest.
     assert FIRST in index and png.relative_to(tmp_path).as_posix() in index
 
 
+def _mean_luminance(rows: list[bytes], bpp: int) -> float:
+    # Rec. 601 luma of every pixel (RGB or RGBA rows), 0 (black) to 255 (white).
+    total = count = 0
+    for row in rows[::8]:
+        for i in range(0, len(row) - bpp + 1, bpp * 8):
+            r, g, b = row[i], row[i + 1], row[i + 2]
+            total += 0.299 * r + 0.587 * g + 0.114 * b
+            count += 1
+    return total / count
+
+
+def test_light_dark_and_mobile_previews_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview.find_chromium(None), "no Chromium: install it (apt-get install -y chromium) or set BBWS_CHROMIUM"
+    code = preview.main(["--output", str(tmp_path), "--only", FIRST, "--jobs", "2"])
+    assert code == 0, capsys.readouterr().err
+    stem = FIRST.removesuffix(".html")
+    decoded = {}
+    for variant in preview.VARIANTS:
+        png = tmp_path / (stem + variant.suffix)
+        width, height, rows = decode_png(png.read_bytes())
+        assert (width, height) == variant.window, variant.name
+        decoded[variant.name] = (png.read_bytes(), _mean_luminance(rows, len(rows[0]) // width))
+    # Dark mode darkens the page (mail apps' forced darkening); the phone width re-flows it.
+    assert decoded["dark"][1] < decoded["light"][1] - 60, {k: v[1] for k, v in decoded.items()}
+    assert decoded["mobile"][1] > decoded["dark"][1]
+    index = (tmp_path / preview.INDEX).read_text(encoding="utf-8")
+    for variant in preview.VARIANTS:
+        assert f'src="{stem}{variant.suffix}"' in index
+    # Deterministic: the same page gives the same pixels (one variant again: each shot costs a Chromium start).
+    dark = preview.VARIANTS[1]
+    again = tmp_path / "again.png"
+    chromium = preview.find_chromium(None)
+    assert chromium is not None
+    assert preview.screenshot(chromium, tmp_path / FIRST, again, False, dark) is None
+    assert again.read_bytes() == decoded["dark"][0]
+
+
 def test_decode_png_refuses_a_damaged_file(tmp_path: Path) -> None:
     # A 2x1 RGB image (red, blue) written by hand, then one byte of its pixel data flipped.
     raw = zlib.compress(b"\x00\xff\x00\x00\x00\x00\xff")

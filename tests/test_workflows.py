@@ -464,7 +464,11 @@ def test_validate_runs_every_check(docs: dict[str, dict[str, dict[str, Any]]], k
     checks = [s.get("run") for s in _steps(jobs["repository-checks"])]
     assert "python -m pip install --disable-pip-version-check --no-input -r requirements.txt" in checks
     for command in SAMPLES[kind]["validate_commands"]:
-        assert command["run"] in checks
+        assert command.get("ci_run", command["run"]) in checks
+    for tool in SAMPLES[kind].get("node_tools", []):
+        # The pinned npm tool (html-validate for the templates) is installed from its lock file.
+        assert f"npm ci --prefix {tool} --no-audit --no-fund" in checks
+        assert any(str(s.get("uses", "")).startswith("actions/setup-node@") for s in _steps(jobs["repository-checks"]))
     checkov = "\n".join(s.get("run", "") for s in _steps(jobs["checkov"]))
     assert re.search(r"checkov==\d+\.\d+\.\d+", checkov)
     assert "checkov --directory terraform" in checkov

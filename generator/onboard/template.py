@@ -355,10 +355,10 @@ ITEMS_TABLE = """          <tr>
             <td class="px" style="padding:0 32px 24px;">
               @TABLE@
                 <tr>
-                  <th align="left" style="@TH@">Item</th>
-                  <th align="center" width="48" style="@TH@">Qty</th>
-                  <th align="right" width="96" class="hide-sm" style="@TH@">Price</th>
-                  <th align="right" width="110" style="@TH@">Amount</th>
+                  <th scope="col" align="left" style="@TH@">Item</th>
+                  <th scope="col" align="center" width="48" style="@TH@">Qty</th>
+                  <th scope="col" align="right" width="96" class="hide-sm" style="@TH@">Price</th>
+                  <th scope="col" align="right" width="110" style="@TH@">Amount</th>
                 </tr>
                 {{#@NAME@}}
                 <tr>

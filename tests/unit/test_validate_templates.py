@@ -155,26 +155,20 @@ def test_findings_are_sorted_and_named_relative_to_the_folder_parent(tdir: Path)
     assert all(f.file.startswith("templates/") for f in findings), show(findings)
 
 
-# ------------------------------------------------------------------------------------------------- HTML5
+# ----------------------------------------------------------------------------------- rendered HTML, lines
 
 
-def test_html5_parse_errors_all_reported_with_lines(tdir: Path) -> None:
-    edit(tdir / "receipts/receipt.html", "<tr><td>Total</td>", "</span><tr><td>Total</td>")
-    edit(tdir / "receipts/receipt.html", "</body>", "</div></body>")
-    findings = validate(tdir)
+def test_section_tags_between_table_rows_are_not_findings(tdir: Path) -> None:
+    # The fixture has {{#items}} between <tr>s: the checks see the rendered HTML, not the Mustache.
+    assert validate(tdir) == []
+
+
+def test_rendered_findings_name_the_template_line_inside_a_repeated_section(tdir: Path) -> None:
     html = tdir / "receipts/receipt.html"
-    expect(findings, HTML, line_of(html, "</span>"), "HTML5 parse error", "[unexpected-end-tag]", "(span)")
-    expect(findings, HTML, line_of(html, "</div></body>"), "HTML5 parse error", "(div)")
-
-
-def test_missing_doctype_is_a_parse_error(tdir: Path) -> None:
-    edit(tdir / "receipts/receipt.html", "<!DOCTYPE html>\n", "")
-    expect(validate(tdir), HTML, 1, "[expected-doctype-but-got-start-tag]")
-
-
-def test_section_tags_between_table_rows_are_not_parse_errors(tdir: Path) -> None:
-    # The fixture has {{#items}} between <tr>s; html5lib would see stray text there without blanking.
-    assert not only(validate(tdir), "HTML5 parse error")
+    edit(html, "<tr><td>{{name}}</td>", '<tr><td style="color:#ffffff;">{{name}}</td>')
+    found = only(validate(tdir), "contrast")
+    # Two sample items render the row twice; both map back to the one template line, reported once.
+    assert [(f.file, f.line) for f in found] == [(HTML, line_of(html, "color:#ffffff"))], show(found)
 
 
 # ---------------------------------------------------------------------------------------------- Mustache
@@ -395,24 +389,14 @@ def test_rendered_size_over_gmail_limit(tdir: Path) -> None:
 # ------------------------------------------------------------------------------------------- HTML safety
 
 
-def test_script_and_event_handlers(tdir: Path) -> None:
+def test_event_handlers(tdir: Path) -> None:
     html = tdir / "receipts/receipt.html"
-    edit(html, "</head>", "<script>alert(1)</script>\n</head>")
     edit(html, '<body style="margin:0;">', '<body style="margin:0;" onload="track()">')
-    findings = validate(tdir)
-    expect(findings, HTML, line_of(html, "<script>"), "<script> is not allowed")
-    expect(findings, HTML, line_of(html, "onload="), "event handler onload=")
-
-
-def test_javascript_url(tdir: Path) -> None:
-    html = tdir / "receipts/receipt.html"
-    edit(html, "<td>Total</td>", '<td><a href=" JavaScript:alert(1)">Total</a></td>')
-    expect(validate(tdir), HTML, line_of(html, "JavaScript:"), "javascript: URL in href= of <a>")
+    expect(validate(tdir), HTML, line_of(html, "onload="), "event handler onload=")
 
 
 def test_plain_http_resources(tdir: Path) -> None:
     html = tdir / "receipts/receipt.html"
-    edit(html, 'src="https://www.example.co.za/logo.png"', 'src="http://www.example.co.za/logo.png"')
     edit(
         html,
         '<body style="margin:0;">',
@@ -425,30 +409,20 @@ def test_plain_http_resources(tdir: Path) -> None:
     )
     edit(html, "<td>Total</td>", '<td background="http://cdn.example.co.za/cell.png">Total</td>')
     findings = validate(tdir)
-    expect(findings, HTML, line_of(html, "http://www.example.co.za/logo.png"), "src= of <img> uses plain http")
     expect(
         findings,
         HTML,
         line_of(html, "bg.png"),
-        "inline style of <body> loads http://cdn.example.co.za/bg.png",
+        "CSS loads http://cdn.example.co.za/bg.png",
     )
     expect(findings, HTML, line_of(html, "hero.png"), "CSS loads http://cdn.example.co.za/hero.png")
     expect(findings, HTML, line_of(html, "cell.png"), "background= of <td> uses plain http")
 
 
-def test_img_without_alt(tdir: Path) -> None:
+def test_charset(tdir: Path) -> None:
     html = tdir / "receipts/receipt.html"
-    edit(html, ' alt="Test Company"', "")
-    expect(validate(tdir), HTML, line_of(html, "<img"), "<img> has no alt attribute")
-
-
-def test_lang_and_charset(tdir: Path) -> None:
-    html = tdir / "receipts/receipt.html"
-    edit(html, '<html lang="en-ZA">', "<html>")
     edit(html, '  <meta charset="utf-8">\n', "")
-    findings = validate(tdir)
-    expect(findings, HTML, line_of(html, "<html>"), "add a lang attribute")
-    expect(findings, HTML, 1, '<meta charset="utf-8">')
+    expect(validate(tdir), HTML, 1, '<meta charset="utf-8">')
 
 
 # ---------------------------------------------------------------------------------- customer obligations
@@ -575,7 +549,7 @@ def test_duplicate_yaml_key(tdir: Path) -> None:
 
 
 def test_cli_clean_exits_0(tdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(tdir)]) == 0
+    assert main([str(tdir), "--html-validate", "off"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
     assert "is valid" in err
@@ -583,10 +557,10 @@ def test_cli_clean_exits_0(tdir: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_cli_findings_exit_1(tdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     html = tdir / "receipts/receipt.html"
-    edit(html, ' alt="Test Company"', "")
-    assert main([str(tdir)]) == 1
+    edit(html, "<body ", '<body onclick="x()" ')
+    assert main([str(tdir), "--html-validate", "off"]) == 1
     out, err = capsys.readouterr()
-    assert f"{HTML}:{line_of(html, '<img')}: <img> has no alt attribute" in out.splitlines()[0]
+    assert f"{HTML}:{line_of(html, '<body')}: event handler onclick=" in out.splitlines()[0]
     assert "1 problem(s) in 1 file(s)" in err
 
 
@@ -621,7 +595,7 @@ def test_a_long_catalog_checked_on_several_cores_finds_what_one_core_finds(
     """Long catalogs are checked in worker processes; the findings must not depend on that."""
     target = tmp_path / "templates"
     shutil.copytree(TEMPLATES, target)
-    edit(target / "receipts" / "order.html", "</body>", "</div></body>")  # a stray end tag
+    edit(target / "receipts" / "order.html", "<body ", '<body onload="x()" ')  # an event handler
     edit(
         target / "invoices" / "invoice.txt",
         "{{",

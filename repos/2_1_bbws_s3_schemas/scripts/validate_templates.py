@@ -1,24 +1,32 @@
-"""Validate the BBWS email templates: catalog, HTML, plain text, Mustache, variable contracts and samples.
+"""Validate the BBWS email templates: catalog, Mustache, variable contracts, samples, and the rendered HTML.
 
-This file is shipped verbatim into the generated S3 repo as ``scripts/validate_templates.py`` and is what
-``bbws-gen`` runs on the definition's templates, so a template accepted here is accepted there. It needs
-only the standard library, chevron, html5lib, jsonschema and PyYAML.
+This file is shipped verbatim into the generated S3 repo as ``scripts/validate_templates.py`` (with
+``email_checks.py`` and ``email_client_support.json`` beside it) and is what ``bbws-gen`` runs on the
+definition's templates, so a template accepted here is accepted there. It needs the standard library,
+chevron, jsonschema, PyYAML and tinycss2; html-validate (``tools/email``, node) when it runs.
 
-Usage: ``python validate_templates.py [TEMPLATES_DIR]`` (default ``templates``). TEMPLATES_DIR holds
-``catalog.yaml`` and, for every catalog entry ``<folder>/<name>.html``, the files ``<folder>/<name>.html``
-(the HTML body), ``<name>.txt`` (plain-text alternative), ``<name>.contract.json`` (JSON Schema of the
-context the Lambda renders with) and ``<name>.sample.json`` (sample context). Prints one
-``file:line: message`` per defect on stdout and a summary on stderr. Exit 0 when clean, 1 when defects
-were found, 2 for bad usage (directory missing, catalog unreadable or not YAML).
+Usage: ``python validate_templates.py [TEMPLATES_DIR] [--html-validate auto|require|off]`` (default
+``templates``, ``auto``). TEMPLATES_DIR holds ``catalog.yaml`` and, for every catalog entry
+``<folder>/<name>.html``, the files ``<folder>/<name>.html`` (the HTML body), ``<name>.txt`` (plain-text
+alternative), ``<name>.contract.json`` (JSON Schema of the context the Lambda renders with) and
+``<name>.sample.json`` (sample context). Prints one ``file:line: message`` per defect (``file:line: warning:
+message`` per warning) on stdout and a summary on stderr. Exit 0 when there are no errors (warnings do not
+fail), 1 when there are, 2 for bad usage (directory missing, catalog unreadable or not YAML, or
+``--html-validate require`` and html-validate cannot run).
 
-Rules: catalog.yaml matches CATALOG_SCHEMA, has no duplicate keys or entries, and its S3 keys follow the
-folder rules (folder = category, ``_internal.html`` iff audience internal); every entry has its four files
-and every template file has an entry; HTML parses as HTML5 without errors; Mustache in the HTML, the text
-and the subject is well formed; every placeholder is declared in the contract (resolved through section
-scopes as Mustache does), every required variable is used, and HTML and text use the same variables; the
-sample matches the contract and renders without leftover braces and under Gmail's 102 KB clipping limit;
-no script, event handlers, ``javascript:`` URLs, plain-http resources, ``<img>`` without alt or unescaped
-tags; customer templates carry an unsubscribe link and the company address (``brand.address``) verbatim.
+Python keeps what no validator knows. catalog.yaml matches CATALOG_SCHEMA, has no duplicate keys or
+entries, and its S3 keys follow the folder rules (folder = category, ``_internal.html`` iff audience
+internal); every entry has its four files and every template file has an entry; Mustache in the HTML, the
+text and the subject is well formed (no unescaped, partial or delimiter tags); every placeholder is declared
+in the contract (resolved through section scopes as Mustache does), every required variable is used, and
+HTML and text use the same variables; the sample matches the contract and renders without leftover braces
+and under Gmail's 102 KB clipping limit; a charset is declared; customer templates carry an unsubscribe
+link and the company address (``brand.address``) verbatim.
+
+The HTML rendered with the sample is then checked by email_checks.py (client support from caniemail's data
+with its policy, CSS safety, event handlers, WCAG AA contrast, link text) and by html-validate configured
+for email (parse errors, content models, duplicate ids, attribute values, alt, lang, https-only links,
+forbidden elements); their findings are mapped back to the template's own lines.
 """
 
 from __future__ import annotations
@@ -38,11 +46,14 @@ from pathlib import Path
 from typing import Any
 
 import chevron
-import html5lib
 import yaml
-from html5lib.constants import E as HTML5LIB_MESSAGES
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
+
+try:  # part of the bbws-gen package
+    from . import email_checks
+except ImportError:  # run as scripts/validate_templates.py, email_checks.py beside it
+    import email_checks  # type: ignore[import-not-found,no-redef]
 
 CATALOG_FILE = "catalog.yaml"
 # Gmail clips a message body over 102 KB and hides the rest (often the unsubscribe footer) behind a link.
@@ -122,12 +133,6 @@ CATALOG_SCHEMA: dict[str, Any] = {
     },
 }
 
-# Attributes whose value is fetched by the mail client (or followed by the reader) and so must be https.
-URL_ATTRIBUTES = frozenset(
-    {"src", "href", "background", "srcset", "poster", "action", "formaction", "cite", "longdesc", "data"}
-)
-CSS_HTTP_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*(http://[^'")\s]*)""", re.IGNORECASE)
-JAVASCRIPT_URL = re.compile(r"^\s*javascript:", re.IGNORECASE)
 NAME = re.compile(r"^(?:\.|[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)$")
 LINE_NUMBER = re.compile(r"line (\d+)")
 
@@ -143,9 +148,11 @@ class Finding:
     file: str
     line: int
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        level = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {level}{self.message}"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -526,124 +533,25 @@ def dotted(path: Sequence[str]) -> str:
 
 
 class HtmlChecks(HTMLParser):
-    """Element-level email rules; the standard library parser is used because it reports tag lines."""
+    """What no HTML validator knows: the unsubscribe link and the charset declaration mail clients decode by.
+
+    Everything else about the markup (parse errors, content models, ids, alt, lang, links) is html-validate's
+    and the rendered-document checks' in email_checks.py.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.problems: list[tuple[int, str]] = []
-        self.html_line = 0
-        self.has_lang = False
         self.has_charset = False
-        self.in_style = False
         self.unsubscribe_link = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Check one start tag and its attributes."""
-        line = self.getpos()[0]
+        """Note a charset declaration and an unsubscribe link."""
         names = {name for name, _ in attrs}
-        if tag == "script":
-            self.problems.append(
-                (
-                    line,
-                    "<script> is not allowed: mail clients strip it and spam filters penalise it; remove it",
-                )
-            )
-        if tag == "img" and "alt" not in names:
-            self.problems.append(
-                (
-                    line,
-                    '<img> has no alt attribute; add alt text (alt="" for purely decorative images) '
-                    "for screen readers and clients that block images",
-                )
-            )
-        if tag == "html":
-            self.html_line = line
-            self.has_lang = any(name == "lang" and value for name, value in attrs)
         if tag == "meta" and ("charset" in names or any(v and "charset=" in v.lower() for _, v in attrs)):
             self.has_charset = True
-        if tag == "style":
-            self.in_style = True
-        for name, value in attrs:
-            self._check_attribute(tag, name, value or "", line)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Self-closing tags get the same checks."""
-        self.handle_starttag(tag, attrs)
-        if tag == "style":
-            self.in_style = False
-
-    def handle_endtag(self, tag: str) -> None:
-        """Track leaving <style>."""
-        if tag == "style":
-            self.in_style = False
-
-    def handle_data(self, data: str) -> None:
-        """Check CSS in <style> for plain-http resources."""
-        if self.in_style:
-            line = self.getpos()[0]
-            for match in CSS_HTTP_URL.finditer(data):
-                self.problems.append(
-                    (
-                        line + data.count("\n", 0, match.start()),
-                        f"CSS loads {match.group(1)} over plain http; use https",
-                    )
-                )
-
-    def _check_attribute(self, tag: str, name: str, value: str, line: int) -> None:
-        if name.startswith("on"):
-            self.problems.append(
-                (
-                    line,
-                    f"event handler {name}= on <{tag}> would run script, which email must not; remove it",
-                )
-            )
-        if JAVASCRIPT_URL.match(value):
-            self.problems.append(
-                (
-                    line,
-                    f"javascript: URL in {name}= of <{tag}>; email must not run script, link an https page",
-                )
-            )
-        if name in URL_ATTRIBUTES and "http://" in value.lower():
-            self.problems.append(
-                (
-                    line,
-                    f"{name}= of <{tag}> uses plain http ({value.strip()[:60]}); use https so clients do not "
-                    "block or warn about it",
-                )
-            )
-        if name == "style":
-            for match in CSS_HTTP_URL.finditer(value):
-                self.problems.append(
-                    (line, f"inline style of <{tag}> loads {match.group(1)} over plain http; use https")
-                )
-        if tag == "a" and name == "href" and re.search(r"\{\{\s*" + UNSUBSCRIBE_VARIABLE + r"\s*\}\}", value):
+        href = next((value or "" for name, value in attrs if name == "href"), "")
+        if tag == "a" and re.search(r"\{\{\s*" + UNSUBSCRIBE_VARIABLE + r"\s*\}\}", href):
             self.unsubscribe_link = True
-
-
-def html5_errors(text: str, tags: Sequence[Tag]) -> list[tuple[int, str]]:
-    """HTML5 parse errors of the template, every one with line and column.
-
-    Section, comment and end tags are blanked first (same length, so lines and columns stay right): they
-    render to nothing, and left in place html5lib would see stray text in table rows.
-    """
-    chars = list(text)
-    for tag in tags:
-        if tag.kind in ("section", "inverted", "end", "comment"):
-            for i in range(tag.start, tag.end):
-                if chars[i] != "\n":
-                    chars[i] = " "
-    parser = html5lib.HTMLParser(strict=False, namespaceHTMLElements=False)
-    parser.parse("".join(chars))
-    problems: list[tuple[int, str]] = []
-    for (line, column), code, params in parser.errors:
-        template = HTML5LIB_MESSAGES.get(code, code)
-        try:
-            described = str(template % params) if params else str(template)
-        except (TypeError, KeyError, ValueError):
-            described = str(code)
-        problems.append((int(line), f"HTML5 parse error at column {int(column)}: {described} [{code}]"))
-    return problems
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -656,14 +564,16 @@ class Context:
     root: Path
     prefix: str
     findings: list[Finding] = field(default_factory=list)
+    # Each HTML template rendered with its sample, by path under the folder, for html-validate.
+    documents: dict[str, email_checks.Rendered] = field(default_factory=dict)
 
     def name(self, rel: str) -> str:
         """How a file under the templates folder is shown."""
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
-    def add(self, rel: str, line: int, message: str) -> None:
+    def add(self, rel: str, line: int, message: str, severity: str = "error") -> None:
         """Record a finding against a file under the templates folder."""
-        self.findings.append(Finding(self.name(rel), max(int(line), 1), message))
+        self.findings.append(Finding(self.name(rel), max(int(line), 1), message, severity))
 
 
 def _display_prefix(templates_dir: Path) -> str:
@@ -966,19 +876,9 @@ def check_template(ctx: Context, entry: Entry, address: str | None) -> None:
 
 
 def _check_html(ctx: Context, parsed: Parsed, entry: Entry, address: str | None) -> None:
-    for line, message in html5_errors(parsed.text, parsed.tags):
-        ctx.add(parsed.rel, line, message)
     checks = HtmlChecks()
     checks.feed(parsed.text)
     checks.close()
-    for line, message in checks.problems:
-        ctx.add(parsed.rel, line, message)
-    if not checks.has_lang:
-        ctx.add(
-            parsed.rel,
-            checks.html_line or 1,
-            'add a lang attribute to <html> (e.g. lang="en-ZA") for screen readers',
-        )
     if not checks.has_charset:
         ctx.add(parsed.rel, 1, 'add <meta charset="utf-8"> to <head> so clients decode the text right')
     if entry.audience == "customer":
@@ -1097,6 +997,8 @@ def _check_render(
         if parsed is None or not parsed.ok:
             continue
         rendered = str(chevron.render(parsed.text, data, partials_path=None))
+        if parsed is html_file:
+            _check_rendered_html(ctx, parsed.rel, email_checks.render_with_lines(parsed.text, data))
         _leftover_braces(ctx, parsed, rendered, sample_name)
         size = len(rendered.encode("utf-8"))
         if parsed is html_file and size > MAX_RENDERED_BYTES:
@@ -1109,17 +1011,76 @@ def _check_render(
             )
 
 
-def validate(templates_dir: Path) -> list[Finding]:
-    """Validate a templates folder (catalog.yaml and the files it names); return findings by file, line.
+def _check_rendered_html(ctx: Context, rel: str, rendered: email_checks.Rendered) -> None:
+    """Client support, safety, contrast and link text of a rendered template, on its template lines."""
+    ctx.documents[rel] = rendered
+    for line, severity, message in email_checks.issues_by_line(email_checks.check_document(rendered), rendered):
+        ctx.add(rel, line, message, severity)
 
-    Raises UsageError when the folder or its catalog is missing or unreadable.
+
+@dataclass(frozen=True)
+class Report:
+    """A validation run: errors, warnings, and why html-validate did not run (None when it ran)."""
+
+    errors: list[Finding]
+    warnings: list[Finding]
+    skipped: str | None
+
+
+HTML_VALIDATOR_MODES = ("auto", "require", "off")
+
+
+def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
+    """Every check of a templates folder; ``html_validator`` says whether html-validate runs.
+
+    "off": the Python checks only (what bbws-gen runs on every generate: no node needed); "auto": also
+    html-validate when node and tools/email are installed, else ``skipped`` says why; "require": also
+    html-validate, and UsageError when it cannot run. Raises UsageError for a missing folder or catalog.
     """
     data, text = load_catalog(templates_dir)
     ctx = Context(templates_dir, _display_prefix(templates_dir))
-    entries, address = check_catalog(ctx, data, text)
-    check_orphans(ctx, {entry.key for entry in entries} | _all_keys(data))
-    check_templates(ctx, entries, address)
-    return sorted(set(ctx.findings))
+    skipped: str | None = "not requested"
+    node: email_checks.HtmlValidateRun | None = None
+    if html_validator != "off":
+        try:
+            # Started first: node loads html-validate while Python checks the templates.
+            node = email_checks.HtmlValidateRun(email_checks.find_tool(Path(__file__).resolve().parent))
+        except email_checks.ToolUnavailable as exc:
+            if html_validator == "require":
+                raise UsageError(f"html-validate cannot run: {exc}") from exc
+            skipped = str(exc)
+    try:
+        entries, address = check_catalog(ctx, data, text)
+        check_orphans(ctx, {entry.key for entry in entries} | _all_keys(data))
+        check_templates(ctx, entries, address)
+    except BaseException:
+        if node is not None:
+            node.cancel()
+        raise
+    if node is not None:
+        try:
+            found = node.results({rel: doc.text for rel, doc in sorted(ctx.documents.items())})
+        except email_checks.ToolUnavailable as exc:
+            if html_validator == "require":
+                raise UsageError(f"html-validate cannot run: {exc}") from exc
+            skipped = str(exc)
+        else:
+            skipped = None
+            for rel, issues in found.items():
+                for line, severity, message in email_checks.issues_by_line(issues, ctx.documents[rel]):
+                    ctx.add(rel, line, message, severity)
+    findings = sorted(set(ctx.findings))
+    return Report(
+        [f for f in findings if f.severity == "error"], [f for f in findings if f.severity != "error"], skipped
+    )
+
+
+def validate(templates_dir: Path, html_validator: str = "off") -> list[Finding]:
+    """Validate a templates folder (catalog.yaml and the files it names); return the errors by file, line.
+
+    Raises UsageError when the folder or its catalog is missing or unreadable.
+    """
+    return run_checks(templates_dir, html_validator).errors
 
 
 def _usable_cores() -> int:
@@ -1129,17 +1090,17 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _check_one(job: tuple[Path, str, Entry, str | None]) -> list[Finding]:
+def _check_one(job: tuple[Path, str, Entry, str | None]) -> tuple[list[Finding], dict[str, email_checks.Rendered]]:
     root, prefix, entry, address = job
     ctx = Context(root, prefix)
     check_template(ctx, entry, address)
-    return ctx.findings
+    return ctx.findings, ctx.documents
 
 
 def check_templates(ctx: Context, entries: Sequence[Entry], address: str | None) -> None:
     """``check_template`` for every entry; on every core when the catalog is long.
 
-    A template costs about 50 ms (html5lib and the Draft 2020-12 meta-schema check of its contract),
+    A template costs about 50 ms (the Draft 2020-12 meta-schema check of its contract, CSS parsing),
     starting worker processes about 0.1 s: short catalogs stay in this process.
     """
     workers = min(_usable_cores(), 8, len(entries) // PARALLEL_FROM)
@@ -1149,8 +1110,9 @@ def check_templates(ctx: Context, entries: Sequence[Entry], address: str | None)
         return
     jobs = [(ctx.root, ctx.prefix, entry, address) for entry in entries]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for findings in pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
+        for findings, documents in pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
             ctx.findings.extend(findings)
+            ctx.documents.update(documents)
 
 
 def _all_keys(data: Any) -> set[str]:
@@ -1166,6 +1128,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Validate a BBWS email templates folder (catalog.yaml, HTML, text, contracts, samples).",
     )
     parser.add_argument("templates_dir", nargs="?", default="templates", help="folder holding catalog.yaml")
+    parser.add_argument(
+        "--html-validate",
+        choices=HTML_VALIDATOR_MODES,
+        default="auto",
+        help="run html-validate (tools/email, needs node and `npm ci --prefix tools/email`): auto = when "
+        "installed, require = fail (exit 2) when it cannot run, off = never (default: auto)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -1173,12 +1142,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     templates_dir = Path(args.templates_dir)
     try:
-        findings = validate(templates_dir)
+        report = run_checks(templates_dir, args.html_validate)
     except UsageError as exc:
         print(f"validate_templates: {exc}", file=sys.stderr)
         return 2
-    for finding in findings:
+    findings = report.errors
+    for finding in sorted(report.errors + report.warnings):
         print(finding)
+    if report.skipped and args.html_validate == "auto":
+        print(f"validate_templates: html-validate skipped: {report.skipped}", file=sys.stderr)
     if findings:
         files = len({f.file for f in findings})
         print(
@@ -1186,7 +1158,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"validate_templates: {templates_dir} is valid", file=sys.stderr)
+    warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+    print(f"validate_templates: {templates_dir} is valid{warned}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,1 @@
+../../../generator/shipped/email_checks.py

@@ -1,0 +1,1 @@
+../../../../tools/email/check-html.mjs
