@@ -86,7 +86,10 @@ def pyproject_pins(path: Path | None = None) -> dict[str, str]:
     if path is None and not source.is_file():
         from importlib import metadata
 
-        requirements = [r.split(";")[0] for r in metadata.requires("bbws-gen") or []]
+        try:
+            requirements = [r.split(";")[0] for r in metadata.requires("bbws-gen") or []]
+        except metadata.PackageNotFoundError as exc:
+            raise FileNotFoundError(2, "no pyproject.toml and no installed bbws-gen metadata", str(source)) from exc
     else:
         with source.open("rb") as handle:
             project = tomllib.load(handle)["project"]

@@ -194,8 +194,13 @@ def test_workflow_values_read_back_as_written(name: str, command: str) -> None:
     assert workflow.keys() == baseline.keys() and workflow["jobs"].keys() == baseline["jobs"].keys()
 
 
+# The loader refuses NEL, U+2028 and U+2029 in any definition text (safe_read.UNICODE_BREAKS): PyYAML's
+# emitter would fold them into spaces here.
+CATALOG_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x85\u2028\u2029"), max_size=60)
+
+
 @settings(max_examples=60, deadline=None)
-@given(TEXT, TEXT)
+@given(CATALOG_TEXT, CATALOG_TEXT)
 @example(HOSTILE[0], HOSTILE[4])
 def test_catalog_values_read_back_as_written(subject: str, description: str) -> None:
     _, s3 = _specs()

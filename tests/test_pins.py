@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,11 @@ def test_no_pyproject_is_a_clear_error_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(pins_module, "PYPROJECT", tmp_path / "pyproject.toml")
+
+    def not_installed(name: str) -> None:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "requires", not_installed)
     assert run(["validate", "--definition", str(ROOT / "definition")]) == 2
     err = capsys.readouterr().err
     assert "cannot read the Python pins" in err and "pip install -e ." in err and "Traceback" not in err

@@ -85,7 +85,7 @@ def _document(path: Path, kind: str, problems: list[Finding]) -> Document | None
     if isinstance(loaded, Finding):
         problems.append(loaded)
         return None
-    found = safe_read.text_problems(loaded)
+    found = safe_read.text_problems(loaded, yaml_breaks=kind == "yaml")
     problems.extend(found)
     return None if found else loaded
 

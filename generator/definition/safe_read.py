@@ -358,27 +358,47 @@ def parse_json(text: str) -> Any:
 # --- strings ----------------------------------------------------------------------------------------
 
 
-def text_problems(doc: Document) -> list[Finding]:
-    """Strings (keys and values) that cannot be written out or are too long."""
+# NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR are line breaks to YAML (PyYAML's emitter folds them into spaces in
+# single-quoted scalars, so the generated catalog.yaml would not read back as written): YAML files may not hold
+# them. JSON table files may: their text reaches the outputs only through the escaping macros or as JSON.
+UNICODE_BREAKS = frozenset("\x85\u2028\u2029")
+
+
+def text_problems(doc: Document, yaml_breaks: bool = False) -> list[Finding]:
+    """Strings (keys and values) that cannot be written out or are too long (``yaml_breaks``: also
+    refuse :data:`UNICODE_BREAKS`, for documents read from YAML)."""
     found: list[Finding] = []
     stack: list[tuple[list[Any], Any]] = [([], doc.data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, dict):
             for key, item in value.items():
-                found.extend(_string_problems(doc, [*path, key], key, key=True))
+                found.extend(_string_problems(doc, [*path, key], key, key=True, yaml_breaks=yaml_breaks))
                 stack.append(([*path, key], item))
         elif isinstance(value, list):
             stack.extend(([*path, i], item) for i, item in enumerate(value))
         elif isinstance(value, str):
-            found.extend(_string_problems(doc, path, value))
+            found.extend(_string_problems(doc, path, value, yaml_breaks=yaml_breaks))
     return found
 
 
-def _string_problems(doc: Document, path: list[Any], text: str, key: bool = False) -> list[Finding]:
+def _string_problems(
+    doc: Document, path: list[Any], text: str, key: bool = False, yaml_breaks: bool = False
+) -> list[Finding]:
     if any("\ud800" <= c <= "\udfff" for c in text):
         return [
             doc.finding(path, "holds an unpaired surrogate (\\ud800-\\udfff): not valid Unicode", "remove it", key=key)
+        ]
+    odd = sorted({c for c in text if c in UNICODE_BREAKS}) if yaml_breaks else []
+    if odd:
+        names = ", ".join(f"U+{ord(c):04X}" for c in odd)
+        return [
+            doc.finding(
+                path,
+                f"holds {names}, which YAML reads as a line break",
+                "write a plain newline or a space instead",
+                key=key,
+            )
         ]
     if len(text) > MAX_TEXT:
         return [
