@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 YAMLLINT_CONFIG = ROOT / "blueprints" / "shared" / "yamllint.yaml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 REUSABLE = "$/.github/workflows/terraform-component.yml"
-WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terraform-component.yml"}
+WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terraform-component.yml", "drift.yml"}
 PINNED_USES = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}", re.DOTALL)
 
@@ -260,7 +260,9 @@ def test_permissions_are_least_privilege(
                 assert perms.get("id-token") == "write", f"{where}: assumes a role without id-token: write"
             if perms.get("contents") == "write":
                 assert job_id == "record" or calls_component, f"{where}: contents: write"
-            assert set(perms) <= {"contents", "id-token", "actions"}, f"{where}: {perms}"
+            if "issues" in perms:
+                assert (name, job_id) == ("drift.yml", "report"), f"{where}: only the drift report files issues"
+            assert set(perms) <= {"contents", "id-token", "actions", "issues"}, f"{where}: {perms}"
             assert all(v in ("read", "write", "none") for v in perms.values()), where
 
 
@@ -320,7 +322,7 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
 ) -> None:
     doc = docs[kind]["terraform-component.yml"]
     assert set(doc["on"]) == {"workflow_call"}
-    assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref"}
+    assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref", "allow_replace"}
     jobs = _jobs(doc)
     assert list(jobs) == ["plan", "apply", "post-deploy", "record"]
 

@@ -14,11 +14,16 @@ file, and tested another way:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import REPOS
 from tests.support.deploy import (
@@ -30,6 +35,7 @@ from tests.support.deploy import (
     plan_json,
     read_spec,
 )
+from tests.support import tf
 from tests.support.moto import moto_server
 
 pytestmark = pytest.mark.e2e
@@ -200,3 +206,170 @@ def test_prod_replicates_tables_to_the_dr_region(deployed: Deployment, tmp_path:
     after = changes["aws_dynamodb_table.this"]["after"]
     assert [r["region_name"] for r in after["replica"]] == [env["dr_region"]]
     assert after["replica"][0]["point_in_time_recovery"] is True
+
+
+# ------------------------------------------------------------------------ destructive-change guard
+# Real plans of the applied dev table, changed the ways that destroy data (and ways that do not), read by
+# the shipped scripts/check_plan_safety.py. One environment is enough: the guard reads the plan only.
+LSI = """  local_secondary_index {
+    name            = "EmailLocalIndex"
+    range_key       = "email"
+    projection_type = "ALL"
+  }
+
+"""
+GSI = """  attribute {
+    name = "organizationName"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "OrganizationIndex"
+    hash_key        = "organizationName"
+    projection_type = "ALL"
+  }
+
+"""
+PITR_ANCHOR = "  point_in_time_recovery {\n"
+GUARDED = "tenants"
+# The sort key becomes dateCreated; SK, no longer a key, must leave the attribute list.
+SORT_KEY_EDIT = [
+    ('  range_key                   = "SK"\n', '  range_key                   = "dateCreated"\n'),
+    ('  attribute {\n    name = "SK"\n    type = "S"\n  }\n\n', ""),
+]
+
+
+@contextmanager
+def _edited(path: Path, edits: list[tuple[str, str]]) -> Iterator[None]:
+    text = changed = path.read_text()
+    for old, new in edits:
+        assert old in changed, f"{old!r} not in {path}"
+        changed = changed.replace(old, new, 1)
+    path.write_text(changed)
+    try:
+        yield
+    finally:
+        path.write_text(text)
+
+
+def _guard_plan(deployed: Deployment, workdir: Path, *extra: str) -> Path:
+    """Save a plan of the guarded table (as the plan job does: tfplan in the root) and its JSON."""
+    root = deployed.root(GUARDED)
+    tf.run(
+        ["plan", "-refresh=false", "-out=tfplan", f"-var-file=../../environments/{deployed.env}.tfvars", *extra],
+        root,
+        deployed.tf_env(),
+    )
+    shown = tf.run(["show", "-json", "tfplan"], root, deployed.tf_env())
+    path = workdir / "plan.json"
+    path.write_text(shown.stdout)
+    return path
+
+
+def _guard(plan: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "check_plan_safety.py"), str(plan), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def dev_only(deployed: Deployment) -> Deployment:
+    if deployed.env != "dev":
+        pytest.skip("the guard and drift logic do not depend on the environment; dev alone keeps CI time down")
+    return deployed
+
+
+@pytest.mark.parametrize(
+    ("edit", "forced_by"),
+    [
+        pytest.param([(PITR_ANCHOR, LSI + PITR_ANCHOR)], "local_secondary_index", id="add-lsi"),
+        pytest.param(SORT_KEY_EDIT, "range_key", id="sort-key"),
+    ],
+)
+def test_guard_blocks_a_replaced_table(
+    dev_only: Deployment, tmp_path: Path, edit: list[tuple[str, str]], forced_by: str
+) -> None:
+    with _edited(dev_only.root(GUARDED) / "main.tf", edit):
+        plan = _guard_plan(dev_only, tmp_path)
+    result = _guard(plan)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BLOCKED aws_dynamodb_table.this:"))
+    assert f"changing {forced_by}" in line and "docs/runbooks/destructive-changes.md#a-dynamodb-table" in line
+    # Allowed by exact address it passes; a near miss or another component's allowance does not.
+    assert _guard(plan, "--allow", "aws_dynamodb_table.this").returncode == 0
+    assert _guard(plan, "--allow", "aws_dynamodb_table.that").returncode == 1
+    assert _guard(plan, "--component", GUARDED, "--allow", "products:aws_dynamodb_table.this").returncode == 1
+
+
+def test_guard_blocks_removing_a_table(dev_only: Deployment, tmp_path: Path) -> None:
+    plan = _guard_plan(dev_only, tmp_path, "-destroy")
+    result = _guard(plan)
+    assert result.returncode == 1
+    blocked = {x.split(":")[0] for x in result.stdout.splitlines() if x.startswith("BLOCKED")}
+    assert blocked == {"BLOCKED aws_dynamodb_table.this", "BLOCKED aws_kms_key.table"}
+
+
+def test_guard_passes_a_new_gsi_and_changed_tags(dev_only: Deployment, tmp_path: Path) -> None:
+    tfvars = dev_only.repo / "environments" / "dev.tfvars"
+    with (
+        _edited(dev_only.root(GUARDED) / "main.tf", [(PITR_ANCHOR, GSI + PITR_ANCHOR)]),
+        _edited(tfvars, [('Owner        = "Tebogo"', 'Owner        = "Platform"')]),
+    ):
+        plan = _guard_plan(dev_only, tmp_path)
+    actions = {c["address"]: c["change"]["actions"] for c in json.loads(plan.read_text())["resource_changes"]}
+    assert actions["aws_dynamodb_table.this"] == ["update"]
+    assert actions["aws_kms_key.table"] == ["update"], "the tag change reaches the key too"
+    result = _guard(plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No stateful resource is deleted or replaced." in result.stdout
+
+
+def _workflow_step(name: str) -> str:
+    doc = yaml.safe_load((REPO / ".github" / "workflows" / "terraform-component.yml").read_text())
+    return str(next(s for s in doc["jobs"]["plan"]["steps"] if s.get("name") == name)["run"])
+
+
+# (allow_replace input, exit code of the step): exact component-qualified addresses only, never evaluated.
+ALLOW_CASES = [
+    ("", 1),
+    (f"{GUARDED}:aws_dynamodb_table.this", 0),
+    (f"products:aws_dynamodb_table.this, {GUARDED}:aws_dynamodb_table.this", 0),
+    ("products:aws_dynamodb_table.this", 1),
+    ("aws_dynamodb_table.this", 2),  # not component-qualified: refused
+    (f"{GUARDED}:aws_dynamodb_table.this;touch${{IFS}}pwned", 2),
+    ("$(touch pwned) `touch pwned`", 2),
+]
+
+
+def test_plan_job_runs_the_guard_with_the_allow_input(dev_only: Deployment, tmp_path: Path) -> None:
+    """The plan job's own step, run by bash on a real saved plan; the input never reaches a shell parser."""
+    with _edited(dev_only.root(GUARDED) / "main.tf", SORT_KEY_EDIT):
+        _guard_plan(dev_only, tmp_path)
+    step = _workflow_step("Check the plan for deleted or replaced data")
+    for allow, code in ALLOW_CASES:
+        summary = tmp_path / "summary.md"
+        summary.write_text("")
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step],
+            cwd=dev_only.repo,
+            env={
+                **os.environ,
+                **dev_only.tf_env(),
+                "COMPONENT": GUARDED,
+                "ALLOW_REPLACE": allow,
+                "GITHUB_STEP_SUMMARY": str(summary),
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == code, f"{allow!r}: {result.stdout}{result.stderr}"
+        assert not (dev_only.repo / "pwned").exists()
+        if code != 2:
+            text = summary.read_text()
+            assert "| `aws_dynamodb_table.this` |" in text
+            assert ("| allowed |" if code == 0 else "| blocked |") in text
+            assert ("`allow_replace` given to this run: " in text) == bool(allow)
