@@ -6,9 +6,9 @@ file, and tested another way:
   ``replica_regions = []``; ``test_prod_replicates_tables_to_the_dr_region`` checks the real root's plan;
 - AWS Backup vaults and plans do not keep tags, so the provider's default tags show as a ``tags_all``
   diff on every plan: the copy ignores tag changes on those two resource types only;
-- AWS Backup selections are not implemented (CreateBackupSelection raises NotImplementedError): the copy
-  sets ``count = 0`` on the selection; ``test_backup_selection_matches_the_policy_tag`` checks the real
-  root's plan.
+- AWS Backup selections, region settings and vault access policies are not implemented
+  (CreateBackupSelection, UpdateRegionSettings, PutBackupVaultAccessPolicy): the copy sets ``count = 0``
+  on them; ``test_backup_resources_the_emulator_lacks_as_planned`` checks them in the real root's plan.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPOS
+from tests.support import tf
 from tests.support.deploy import (
-    BACKUP_TAGS_IGNORED,
+    BACKUP_GAPS,
+    NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_REPLICA,
     NO_SELECTION,
     Deployment,
@@ -35,7 +37,6 @@ from tests.support.deploy import (
     plan_json,
     read_spec,
 )
-from tests.support import tf
 from tests.support.moto import moto_server
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ SPEC = read_spec(REPO)
 TABLES = sorted(p.stem for p in (REPO / "schemas").glob("*.json") if not p.name.endswith(".schema.json"))
 COMPONENTS = [c["name"] for c in SPEC["components"]]
 
-OVERRIDES = {**{t: NO_REPLICA for t in TABLES}, "backup": BACKUP_TAGS_IGNORED + NO_SELECTION}
+OVERRIDES = {**{t: NO_REPLICA for t in TABLES}, "backup": BACKUP_GAPS}
 
 # What the customer asked for on every resource (DESIGN.md, the customer's answers Q7.2).
 MANDATORY_TAGS = {"Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component", "BackupPolicy"}
@@ -156,6 +157,9 @@ def test_backup_plan_selects_tables_by_policy_tag(deployed: Deployment) -> None:
     plan = backup.get_backup_plan(BackupPlanId=plans[env["backup"]["vault"]])["BackupPlan"]
     (rule,) = plan["Rules"]
     assert rule["ScheduleExpression"] == env["backup"]["schedule"]
+    assert rule["StartWindowMinutes"] == env["backup"]["start_window_minutes"]
+    assert rule["CompletionWindowMinutes"] == env["backup"]["completion_window_minutes"]
+    assert rule["CompletionWindowMinutes"] < {"hourly": 180, "daily": 24 * 60}[env["backup"]["policy"].split("-")[1]]
     assert rule["Lifecycle"]["DeleteAfterDays"] == env["backup"]["retention_days"]
     copies = rule.get("CopyActions", [])
     if env["dr_replication"]:
@@ -179,13 +183,49 @@ def _changes(plan: dict[str, Any]) -> dict[str, Any]:
     return {c["address"]: c["change"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
 
 
-def test_backup_selection_matches_the_policy_tag(deployed: Deployment, tmp_path: Path) -> None:
-    """The selection the emulator cannot create: the real root plans it, selecting by BackupPolicy tag."""
+def test_backup_resources_the_emulator_lacks_as_planned(deployed: Deployment, tmp_path: Path) -> None:
+    """Selection, region settings and vault policies, from the real root's plan (moto implements none)."""
     env = _env(deployed.env)
-    changes = _changes(_plan_without(deployed, "backup", NO_SELECTION, tmp_path))
-    assert set(changes) == {"aws_backup_selection.by_tag"}
-    after = changes["aws_backup_selection.by_tag"]["after"]
-    assert after["selection_tag"] == [{"type": "STRINGEQUALS", "key": "BackupPolicy", "value": env["backup"]["policy"]}]
+    account = env["account_id"]
+    plan = _plan_without(deployed, "backup", NO_SELECTION + NO_REGION_SETTINGS_OR_VAULT_POLICY, tmp_path)
+    changes = _changes(plan)
+    vault_policies = {"aws_backup_vault_policy.this"} | (
+        {"aws_backup_vault_policy.dr[0]"} if env["dr_replication"] else set()
+    )
+    assert set(changes) == {"aws_backup_selection.tables[0]", "aws_backup_region_settings.this"} | vault_policies
+
+    # Exactly this repo's tables, by ARN, and only while they carry the environment's policy tag.
+    selection = changes["aws_backup_selection.tables[0]"]["after"]
+    backed_up = [t for t in TABLES if _schema(t).get("backup", {}).get(deployed.env, True)]
+    assert sorted(selection["resources"]) == [
+        f"arn:aws:dynamodb:{env['region']}:{account}:table/{t}" for t in backed_up
+    ]
+    assert selection["selection_tag"] == []
+    (condition,) = selection["condition"]
+    assert condition["string_equals"] == [{"key": "aws:ResourceTag/BackupPolicy", "value": env["backup"]["policy"]}]
+
+    settings = changes["aws_backup_region_settings.this"]["after"]
+    assert settings["resource_type_management_preference"] == {"DynamoDB": True}, "advanced DynamoDB backup"
+
+    for address in vault_policies:
+        (deny,) = json.loads(changes[address]["after"]["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+        assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"} <= set(deny["Action"])
+        assert deny["Condition"] == {"ArnLike": {"aws:PrincipalArn": env["deploy_role_arn"]}}
+
+
+def test_backup_role_is_trusted_by_backup_for_this_account_only(deployed: Deployment) -> None:
+    iam = deployed.server.client("iam")
+    role = iam.get_role(RoleName=_env(deployed.env)["backup"]["role"])["Role"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": deployed.server.account_id}}
+    attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    assert sorted(p["PolicyName"] for p in attached) == [
+        "AWSBackupServiceRolePolicyForBackup",
+        "AWSBackupServiceRolePolicyForRestores",
+    ]
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
 
 
 def test_each_component_has_its_own_state_file(deployed: Deployment) -> None:
