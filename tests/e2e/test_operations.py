@@ -627,9 +627,9 @@ def test_unreachable_aws_is_a_failure_not_a_traceback(script: str, args: list[st
 
 def _drift(deployment: Deployment, component: str, tmp_path: Path) -> dict[str, Any]:
     out = tmp_path / f"drift-{deployment.env}.json"
+    argv = ["plan", "--env", deployment.env, "--component", component, "--json", str(out)]
     result = subprocess.run(
-        [sys.executable, "scripts/drift_check.py", "plan", "--env", deployment.env]
-        + ["--component", component, "--json", str(out)],  # noqa: RUF005
+        [sys.executable, "scripts/drift_check.py", *argv],
         cwd=deployment.repo,
         # The emulator's path-style S3 backend setting reaches the script's own init this way.
         env={**os.environ, **deployment.tf_env(), "TF_CLI_ARGS_init": "-backend-config=use_path_style=true"},
@@ -662,9 +662,9 @@ def test_drift_check_reports_a_hand_change_to_a_table(dynamodb_deployed: Deploym
 
     # The report step: one table, an environment without results counts as an error, exit 1.
     summary = tmp_path / "summary.md"
+    argv = ["report", str(tmp_path / "drift-dev.json"), "--environments", "dev", "sit"]
     report = subprocess.run(
-        [sys.executable, "scripts/drift_check.py", "report", str(tmp_path / "drift-dev.json")]
-        + ["--environments", "dev", "sit"],  # noqa: RUF005
+        [sys.executable, "scripts/drift_check.py", *argv],
         cwd=dynamodb_deployed.repo,
         env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
         capture_output=True,

@@ -194,8 +194,9 @@ def issue_body(component: str, results: Sequence[Result], run_url: str) -> str:
         details(mine),
         "",
         "Either revert the change in AWS (re-apply the component with the deploy workflow), or make it in "
-        "the definition and deploy it; see docs/runbooks/troubleshooting.md#drift. This issue is updated by "
-        "every drift run and closed by the first run that finds the component in sync everywhere.",
+        "the definition and deploy it; see docs/runbooks/troubleshooting.md"
+        "#the-plan-shows-changes-nobody-made-drift. This issue is updated by every drift run and closed by "
+        "the first run that finds the component in sync everywhere.",
     ]
     if run_url:
         text += ["", f"Last checked by {run_url}."]
