@@ -326,7 +326,6 @@ def dev_only(deployed: Deployment) -> Deployment:
     ("edit", "forced_by"),
     [
         pytest.param([(PITR_ANCHOR, LSI + PITR_ANCHOR)], "local_secondary_index", id="add-lsi"),
-        pytest.param(SORT_KEY_EDIT, "range_key", id="sort-key"),
     ],
 )
 def test_guard_blocks_a_replaced_table(
@@ -387,7 +386,12 @@ ALLOW_CASES = [
 def test_plan_job_runs_the_guard_with_the_allow_input(dev_only: Deployment, tmp_path: Path) -> None:
     """The plan job's own step, run by bash on a real saved plan; the input never reaches a shell parser."""
     with _edited(dev_only.root(GUARDED) / "main.tf", SORT_KEY_EDIT):
-        _guard_plan(dev_only, tmp_path)
+        plan = _guard_plan(dev_only, tmp_path)
+    # A changed sort key replaces the table (this plan also serves the step's runs below).
+    result = _guard(plan)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BLOCKED aws_dynamodb_table.this:"))
+    assert "changing range_key forces a new resource" in line
     step = _workflow_step("Check the plan for deleted or replaced data")
     for allow, code in ALLOW_CASES:
         summary = tmp_path / "summary.md"

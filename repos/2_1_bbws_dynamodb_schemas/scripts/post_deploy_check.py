@@ -97,7 +97,8 @@ class Report:
 
     def error(self, check: str, expected: object, exc: ClientError) -> None:
         """A check AWS would not answer (access denied, throttled, ...): a failure that names the error."""
-        self.expect(check, expected, f"error {_code(exc)}: {_message(exc)}", ok=False)
+        # One line, whatever the service sent (an HTML error page would break the table).
+        self.expect(check, expected, " ".join(f"error {_code(exc)}: {_message(exc)}".split()), ok=False)
 
 
 def _text(value: object) -> str:
