@@ -9,6 +9,10 @@ file, and tested another way:
 - AWS Backup selections, region settings and vault access policies are not implemented
   (CreateBackupSelection, UpdateRegionSettings, PutBackupVaultAccessPolicy): the copy sets ``count = 0``
   on them; ``test_backup_resources_the_emulator_lacks_as_planned`` checks them in the real root's plan.
+
+The destructive-change guard runs on real plans of the applied dev table, changed in place and restored
+(``-refresh=false``: the guard reads the diff, not the emulator): an LSI, a sort key, a destroy (blocked),
+a GSI plus changed tags (passes), and the plan job's own step with its ``allow_replace`` input.
 """
 
 from __future__ import annotations
