@@ -84,6 +84,8 @@ def _environment(env: Environment) -> dict[str, Any]:
             "policy": env.backup_policy,
             "schedule": env.backup_schedule,
             "retention_days": env.backup_retention_days,
+            "start_window_minutes": env.backup_start_window,
+            "completion_window_minutes": env.backup_completion_window,
             "vault": env.backup_vault,
             "dr_vault": f"{env.backup_vault}-dr" if env.dr_replication else None,
             "role": env.backup_role,

@@ -20,6 +20,10 @@ BACKUP_COMPONENT = "backup"
 
 # AWS Backup schedules (UTC). Daily at 01:00 keeps the job clear of the working day in SAST (UTC+2).
 BACKUP_SCHEDULES = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 1 * * ? *)"}
+# (start, completion) windows in minutes. AWS's defaults (8 h, 7 days) would let hourly jobs pile up;
+# an hourly job must start within the hour (60 is AWS's minimum) and finish before the next two run,
+# a daily one must start by 02:00 UTC and finish by 06:00 UTC (08:00 SAST), before the working day.
+BACKUP_WINDOWS = {"hourly": (60, 120), "daily": (60, 300)}
 
 
 def frozen_map(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -95,6 +99,8 @@ class Environment:
     backup_policy: str
     backup_schedule: str
     backup_retention_days: int
+    backup_start_window: int
+    backup_completion_window: int
     backup_vault: str
     backup_role: str
     tags: Mapping[str, str]
@@ -232,6 +238,8 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
                 backup_policy=policy,
                 backup_schedule=BACKUP_SCHEDULES[backup["frequency"]],
                 backup_retention_days=backup["retention_days"],
+                backup_start_window=BACKUP_WINDOWS[backup["frequency"]][0],
+                backup_completion_window=BACKUP_WINDOWS[backup["frequency"]][1],
                 # AWS Backup vault and plan share this name; the DR vault adds "-dr".
                 backup_vault=f"bbws-dynamodb-{name}",
                 backup_role=f"bbws-dynamodb-{name}-backup",

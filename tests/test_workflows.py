@@ -32,7 +32,7 @@ PINS = yaml.safe_load((ROOT / "definition" / "pins.yaml").read_text(encoding="ut
 YAMLLINT_CONFIG = ROOT / "blueprints" / "shared" / "yamllint.yaml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 REUSABLE = "$/.github/workflows/terraform-component.yml"
-WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terraform-component.yml"}
+WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terraform-component.yml", "drift.yml"}
 PINNED_USES = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}", re.DOTALL)
 
@@ -261,7 +261,9 @@ def test_permissions_are_least_privilege(
                 assert perms.get("id-token") == "write", f"{where}: assumes a role without id-token: write"
             if perms.get("contents") == "write":
                 assert job_id == "record" or calls_component, f"{where}: contents: write"
-            assert set(perms) <= {"contents", "id-token", "actions"}, f"{where}: {perms}"
+            if "issues" in perms:
+                assert (name, job_id) == ("drift.yml", "report"), f"{where}: only the drift report files issues"
+            assert set(perms) <= {"contents", "id-token", "actions", "issues"}, f"{where}: {perms}"
             assert all(v in ("read", "write", "none") for v in perms.values()), where
 
 
@@ -321,7 +323,7 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
 ) -> None:
     doc = docs[kind]["terraform-component.yml"]
     assert set(doc["on"]) == {"workflow_call"}
-    assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref"}
+    assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref", "allow_replace"}
     jobs = _jobs(doc)
     assert list(jobs) == ["plan", "apply", "post-deploy", "record"]
 
@@ -395,6 +397,7 @@ def test_deploy_detects_changes_then_calls_the_component_workflow_for_dev(
         "environment": "dev",
         "component": "${{ matrix.component }}",
         "ref": "${{ github.sha }}",
+        "allow_replace": "${{ inputs.allow_replace || '' }}",
     }
     assert deploy["strategy"]["matrix"]["component"] == "${{ fromJSON(needs.changes.outputs.components) }}"
     assert deploy["concurrency"] == {
@@ -738,3 +741,44 @@ def test_record_creates_the_deployment_tag(docs: dict[str, dict[str, dict[str, A
     assert result.returncode == 0 and "already recorded" in result.stdout
     result, _, _ = _run_step(step, tmp_path, {**env, "EXISTING": "d" * 40}, tmp_path)
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_plan_job_guards_against_destructive_changes(docs: dict[str, dict[str, dict[str, Any]]], kind: str) -> None:
+    doc = docs[kind]["terraform-component.yml"]
+    assert doc["on"]["workflow_call"]["inputs"]["allow_replace"]["default"] == ""
+    plan = _jobs(doc)["plan"]
+    names = [s.get("name") for s in _steps(plan)]
+    guard = _step(plan, name="Check the plan for deleted or replaced data")
+    assert names.index("Terraform plan") < names.index(guard["name"]) < names.index("Upload the plan")
+    # The input reaches the script through the environment only, never through an expression in the script.
+    assert guard["env"] == {"ALLOW_REPLACE": "${{ inputs.allow_replace }}"}
+    assert "${{" not in guard["run"]
+    assert 'python3 scripts/check_plan_safety.py plan-safety.json --component "${COMPONENT}"' in guard["run"]
+    for caller in ("deploy.yml", "promote.yml"):
+        inputs = docs[kind][caller]["on"]["workflow_dispatch"]["inputs"]
+        assert inputs["allow_replace"]["type"] == "string" and inputs["allow_replace"]["default"] == ""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_drift_workflow_plans_everything_daily_and_never_applies(
+    docs: dict[str, dict[str, dict[str, Any]]], rendered: dict[str, Path], kind: str
+) -> None:
+    doc = docs[kind]["drift.yml"]
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"}
+    (cron,) = doc["on"]["schedule"]
+    assert len(cron["cron"].split()) == 5 and cron["cron"].split()[2:] == ["*", "*", "*"], "daily"
+    jobs = _jobs(doc)
+    assert list(jobs) == ["plan", "report"]
+    envs = [e["name"] for e in SAMPLES["dynamodb"]["environments"]]
+    assert jobs["plan"]["strategy"]["matrix"]["environment"] == envs
+    assert "Configure AWS credentials (OIDC)" in [s.get("name") for s in _steps(jobs["plan"])]
+    run = _step(jobs["plan"], name="Plan every component")["run"]
+    assert run == 'python scripts/drift_check.py plan --env "${TF_ENV}" --json "drift-${TF_ENV}.json"'
+    assert (
+        "drift_check.py report drift-results/*.json --issues"
+        in _step(jobs["report"], name="Summarise and file issues")["run"]
+    )
+    assert jobs["report"]["permissions"] == {"contents": "read", "actions": "read", "issues": "write"}
+    text = (rendered[kind] / "drift.yml").read_text()
+    assert not re.search(r"terraform\s[^\n]*\bapply\b", text), "drift detection never applies"

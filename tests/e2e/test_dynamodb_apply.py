@@ -6,23 +6,34 @@ file, and tested another way:
   ``replica_regions = []``; ``test_prod_replicates_tables_to_the_dr_region`` checks the real root's plan;
 - AWS Backup vaults and plans do not keep tags, so the provider's default tags show as a ``tags_all``
   diff on every plan: the copy ignores tag changes on those two resource types only;
-- AWS Backup selections are not implemented (CreateBackupSelection raises NotImplementedError): the copy
-  sets ``count = 0`` on the selection; ``test_backup_selection_matches_the_policy_tag`` checks the real
-  root's plan.
+- AWS Backup selections, region settings and vault access policies are not implemented
+  (CreateBackupSelection, UpdateRegionSettings, PutBackupVaultAccessPolicy): the copy sets ``count = 0``
+  on them; ``test_backup_resources_the_emulator_lacks_as_planned`` checks them in the real root's plan.
+
+The destructive-change guard runs on real plans of the applied dev table, changed in place and restored
+(``-refresh=false``: the guard reads the diff, not the emulator): an LSI, a sort key, a destroy (blocked),
+a GSI plus changed tags (passes), and the plan job's own step with its ``allow_replace`` input.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import REPOS
+from tests.support import tf
 from tests.support.deploy import (
-    BACKUP_TAGS_IGNORED,
+    BACKUP_GAPS,
+    NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_REPLICA,
     NO_SELECTION,
     Deployment,
@@ -39,7 +50,7 @@ SPEC = read_spec(REPO)
 TABLES = sorted(p.stem for p in (REPO / "schemas").glob("*.json") if not p.name.endswith(".schema.json"))
 COMPONENTS = [c["name"] for c in SPEC["components"]]
 
-OVERRIDES = {**{t: NO_REPLICA for t in TABLES}, "backup": BACKUP_TAGS_IGNORED + NO_SELECTION}
+OVERRIDES = {**{t: NO_REPLICA for t in TABLES}, "backup": BACKUP_GAPS}
 
 # What the customer asked for on every resource (DESIGN.md, the customer's answers Q7.2).
 MANDATORY_TAGS = {"Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component", "BackupPolicy"}
@@ -150,6 +161,9 @@ def test_backup_plan_selects_tables_by_policy_tag(deployed: Deployment) -> None:
     plan = backup.get_backup_plan(BackupPlanId=plans[env["backup"]["vault"]])["BackupPlan"]
     (rule,) = plan["Rules"]
     assert rule["ScheduleExpression"] == env["backup"]["schedule"]
+    assert rule["StartWindowMinutes"] == env["backup"]["start_window_minutes"]
+    assert rule["CompletionWindowMinutes"] == env["backup"]["completion_window_minutes"]
+    assert rule["CompletionWindowMinutes"] < {"hourly": 180, "daily": 24 * 60}[env["backup"]["policy"].split("-")[1]]
     assert rule["Lifecycle"]["DeleteAfterDays"] == env["backup"]["retention_days"]
     copies = rule.get("CopyActions", [])
     if env["dr_replication"]:
@@ -173,13 +187,49 @@ def _changes(plan: dict[str, Any]) -> dict[str, Any]:
     return {c["address"]: c["change"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
 
 
-def test_backup_selection_matches_the_policy_tag(deployed: Deployment, tmp_path: Path) -> None:
-    """The selection the emulator cannot create: the real root plans it, selecting by BackupPolicy tag."""
+def test_backup_resources_the_emulator_lacks_as_planned(deployed: Deployment, tmp_path: Path) -> None:
+    """Selection, region settings and vault policies, from the real root's plan (moto implements none)."""
     env = _env(deployed.env)
-    changes = _changes(_plan_without(deployed, "backup", NO_SELECTION, tmp_path))
-    assert set(changes) == {"aws_backup_selection.by_tag"}
-    after = changes["aws_backup_selection.by_tag"]["after"]
-    assert after["selection_tag"] == [{"type": "STRINGEQUALS", "key": "BackupPolicy", "value": env["backup"]["policy"]}]
+    account = env["account_id"]
+    plan = _plan_without(deployed, "backup", NO_SELECTION + NO_REGION_SETTINGS_OR_VAULT_POLICY, tmp_path)
+    changes = _changes(plan)
+    vault_policies = {"aws_backup_vault_policy.this"} | (
+        {"aws_backup_vault_policy.dr[0]"} if env["dr_replication"] else set()
+    )
+    assert set(changes) == {"aws_backup_selection.tables[0]", "aws_backup_region_settings.this"} | vault_policies
+
+    # Exactly this repo's tables, by ARN, and only while they carry the environment's policy tag.
+    selection = changes["aws_backup_selection.tables[0]"]["after"]
+    backed_up = [t for t in TABLES if _schema(t).get("backup", {}).get(deployed.env, True)]
+    assert sorted(selection["resources"]) == [
+        f"arn:aws:dynamodb:{env['region']}:{account}:table/{t}" for t in backed_up
+    ]
+    assert selection["selection_tag"] == []
+    (condition,) = selection["condition"]
+    assert condition["string_equals"] == [{"key": "aws:ResourceTag/BackupPolicy", "value": env["backup"]["policy"]}]
+
+    settings = changes["aws_backup_region_settings.this"]["after"]
+    assert settings["resource_type_management_preference"] == {"DynamoDB": True}, "advanced DynamoDB backup"
+
+    for address in vault_policies:
+        (deny,) = json.loads(changes[address]["after"]["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+        assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"} <= set(deny["Action"])
+        assert deny["Condition"] == {"ArnLike": {"aws:PrincipalArn": env["deploy_role_arn"]}}
+
+
+def test_backup_role_is_trusted_by_backup_for_this_account_only(deployed: Deployment) -> None:
+    iam = deployed.server.client("iam")
+    role = iam.get_role(RoleName=_env(deployed.env)["backup"]["role"])["Role"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": deployed.server.account_id}}
+    attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    assert sorted(p["PolicyName"] for p in attached) == [
+        "AWSBackupServiceRolePolicyForBackup",
+        "AWSBackupServiceRolePolicyForRestores",
+    ]
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
 
 
 def test_each_component_has_its_own_state_file(deployed: Deployment) -> None:
@@ -200,3 +250,172 @@ def test_prod_replicates_tables_to_the_dr_region(deployed: Deployment, tmp_path:
     after = changes["aws_dynamodb_table.this"]["after"]
     assert [r["region_name"] for r in after["replica"]] == [env["dr_region"]]
     assert after["replica"][0]["point_in_time_recovery"] is True
+
+
+# ------------------------------------------------------------------------ destructive-change guard
+# Real plans of the applied dev table, changed the ways that destroy data (and ways that do not), read by
+# the shipped scripts/check_plan_safety.py. One environment is enough: the guard reads the plan only.
+LSI = """  local_secondary_index {
+    name            = "EmailLocalIndex"
+    range_key       = "email"
+    projection_type = "ALL"
+  }
+
+"""
+GSI = """  attribute {
+    name = "organizationName"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "OrganizationIndex"
+    hash_key        = "organizationName"
+    projection_type = "ALL"
+  }
+
+"""
+PITR_ANCHOR = "  point_in_time_recovery {\n"
+GUARDED = "tenants"
+# The sort key becomes dateCreated; SK, no longer a key, must leave the attribute list.
+SORT_KEY_EDIT = [
+    ('  range_key                   = "SK"\n', '  range_key                   = "dateCreated"\n'),
+    ('  attribute {\n    name = "SK"\n    type = "S"\n  }\n\n', ""),
+]
+
+
+@contextmanager
+def _edited(path: Path, edits: list[tuple[str, str]]) -> Iterator[None]:
+    text = changed = path.read_text()
+    for old, new in edits:
+        assert old in changed, f"{old!r} not in {path}"
+        changed = changed.replace(old, new, 1)
+    path.write_text(changed)
+    try:
+        yield
+    finally:
+        path.write_text(text)
+
+
+def _guard_plan(deployed: Deployment, workdir: Path, *extra: str) -> Path:
+    """Save a plan of the guarded table (as the plan job does: tfplan in the root) and its JSON."""
+    root = deployed.root(GUARDED)
+    tf.run(
+        ["plan", "-refresh=false", "-out=tfplan", f"-var-file=../../environments/{deployed.env}.tfvars", *extra],
+        root,
+        deployed.tf_env(),
+    )
+    shown = tf.run(["show", "-json", "tfplan"], root, deployed.tf_env())
+    path = workdir / "plan.json"
+    path.write_text(shown.stdout)
+    return path
+
+
+def _guard(plan: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "check_plan_safety.py"), str(plan), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def dev_only(deployed: Deployment) -> Deployment:
+    if deployed.env != "dev":
+        pytest.skip("the guard reads the plan only, whatever the environment; dev alone keeps CI time down")
+    return deployed
+
+
+@pytest.mark.parametrize(
+    ("edit", "forced_by"),
+    [
+        pytest.param([(PITR_ANCHOR, LSI + PITR_ANCHOR)], "local_secondary_index", id="add-lsi"),
+    ],
+)
+def test_guard_blocks_a_replaced_table(
+    dev_only: Deployment, tmp_path: Path, edit: list[tuple[str, str]], forced_by: str
+) -> None:
+    with _edited(dev_only.root(GUARDED) / "main.tf", edit):
+        plan = _guard_plan(dev_only, tmp_path)
+    result = _guard(plan)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BLOCKED aws_dynamodb_table.this:"))
+    assert f"changing {forced_by}" in line and "docs/runbooks/destructive-changes.md#a-dynamodb-table" in line
+    # Allowed by exact address it passes; a near miss or another component's allowance does not.
+    assert _guard(plan, "--allow", "aws_dynamodb_table.this").returncode == 0
+    assert _guard(plan, "--allow", "aws_dynamodb_table.that").returncode == 1
+    assert _guard(plan, "--component", GUARDED, "--allow", "products:aws_dynamodb_table.this").returncode == 1
+
+
+def test_guard_blocks_removing_a_table(dev_only: Deployment, tmp_path: Path) -> None:
+    plan = _guard_plan(dev_only, tmp_path, "-destroy")
+    result = _guard(plan)
+    assert result.returncode == 1
+    blocked = {x.split(":")[0] for x in result.stdout.splitlines() if x.startswith("BLOCKED")}
+    assert blocked == {"BLOCKED aws_dynamodb_table.this", "BLOCKED aws_kms_key.table"}
+
+
+def test_guard_passes_a_new_gsi_and_changed_tags(dev_only: Deployment, tmp_path: Path) -> None:
+    tfvars = dev_only.repo / "environments" / "dev.tfvars"
+    with (
+        _edited(dev_only.root(GUARDED) / "main.tf", [(PITR_ANCHOR, GSI + PITR_ANCHOR)]),
+        _edited(tfvars, [('Owner        = "Tebogo"', 'Owner        = "Platform"')]),
+    ):
+        plan = _guard_plan(dev_only, tmp_path)
+    actions = {c["address"]: c["change"]["actions"] for c in json.loads(plan.read_text())["resource_changes"]}
+    assert actions["aws_dynamodb_table.this"] == ["update"]
+    assert actions["aws_kms_key.table"] == ["update"], "the tag change reaches the key too"
+    result = _guard(plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No stateful resource is deleted or replaced." in result.stdout
+
+
+def _workflow_step(name: str) -> str:
+    doc = yaml.safe_load((REPO / ".github" / "workflows" / "terraform-component.yml").read_text())
+    return str(next(s for s in doc["jobs"]["plan"]["steps"] if s.get("name") == name)["run"])
+
+
+# (allow_replace input, exit code of the step): exact component-qualified addresses only, never evaluated.
+ALLOW_CASES = [
+    ("", 1),
+    (f"products:aws_dynamodb_table.this, {GUARDED}:aws_dynamodb_table.this", 0),
+    ("products:aws_dynamodb_table.this", 1),  # another component's table: not this one
+    # Not evaluated by any shell, and refused by the script (malformed entries: unit tests).
+    (f"{GUARDED}:aws_dynamodb_table.this;touch${{IFS}}pwned $(touch pwned) `touch pwned`", 2),
+]
+
+
+def test_plan_job_runs_the_guard_with_the_allow_input(dev_only: Deployment, tmp_path: Path) -> None:
+    """The plan job's own step, run by bash on a real saved plan; the input never reaches a shell parser."""
+    with _edited(dev_only.root(GUARDED) / "main.tf", SORT_KEY_EDIT):
+        plan = _guard_plan(dev_only, tmp_path)
+    # A changed sort key replaces the table (this plan also serves the step's runs below).
+    result = _guard(plan)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BLOCKED aws_dynamodb_table.this:"))
+    assert "changing range_key forces a new resource" in line
+    step = _workflow_step("Check the plan for deleted or replaced data")
+    for allow, code in ALLOW_CASES:
+        summary = tmp_path / "summary.md"
+        summary.write_text("")
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step],
+            cwd=dev_only.repo,
+            env={
+                **os.environ,
+                **dev_only.tf_env(),
+                "COMPONENT": GUARDED,
+                "ALLOW_REPLACE": allow,
+                "GITHUB_STEP_SUMMARY": str(summary),
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == code, f"{allow!r}: {result.stdout}{result.stderr}"
+        assert not (dev_only.repo / "pwned").exists()
+        if code != 2:
+            text = summary.read_text()
+            assert "| `aws_dynamodb_table.this` |" in text
+            assert ("| allowed |" if code == 0 else "| blocked |") in text
+            assert ("`allow_replace` given to this run: " in text) == bool(allow)

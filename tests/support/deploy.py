@@ -29,23 +29,31 @@ provider "aws" {
 """
 
 # moto 5.2.5 gaps in the DynamoDB repo's roots (tests/e2e/test_dynamodb_apply.py says how each is tested):
-# a replica never turns ACTIVE; Backup vaults and plans do not keep tags; CreateBackupSelection is missing.
+# a replica never turns ACTIVE; Backup vaults and plans do not keep tags; CreateBackupSelection,
+# UpdateRegionSettings and PutBackupVaultAccessPolicy are missing.
 NO_REPLICA = "locals {\n  replica_regions = [] # moto 5.2.5: replicas never become ACTIVE\n}\n"
 BACKUP_TAGS_IGNORED = "".join(
     f'resource "{kind}" "{name}" {{\n  lifecycle {{\n    ignore_changes = [tags, tags_all]\n  }}\n}}\n'
     for kind, name in [("aws_backup_vault", "this"), ("aws_backup_vault", "dr"), ("aws_backup_plan", "this")]
 )
 NO_SELECTION = (
-    'resource "aws_backup_selection" "by_tag" {\n  count = 0 # moto 5.2.5: CreateBackupSelection not implemented\n}\n'
+    'resource "aws_backup_selection" "tables" {\n  count = 0 # moto 5.2.5: CreateBackupSelection not implemented\n}\n'
 )
+# moto 5.2.5 implements neither UpdateRegionSettings nor PutBackupVaultAccessPolicy.
+NO_REGION_SETTINGS_OR_VAULT_POLICY = "".join(
+    f'resource "{kind}" "{name}" {{\n  count = 0 # moto 5.2.5: not implemented\n}}\n'
+    for kind, name in [
+        ("aws_backup_region_settings", "this"),
+        ("aws_backup_vault_policy", "this"),
+        ("aws_backup_vault_policy", "dr"),
+    ]
+)
+BACKUP_GAPS = BACKUP_TAGS_IGNORED + NO_SELECTION + NO_REGION_SETTINGS_OR_VAULT_POLICY
 
 
 def dynamodb_overrides(spec: Mapping[str, Any]) -> dict[str, str]:
     """The emulator override text of every component of the DynamoDB repo, by component kind."""
-    return {
-        c["name"]: BACKUP_TAGS_IGNORED + NO_SELECTION if c["kind"] == "backup" else NO_REPLICA
-        for c in spec["components"]
-    }
+    return {c["name"]: BACKUP_GAPS if c["kind"] == "backup" else NO_REPLICA for c in spec["components"]}
 
 
 @dataclass(frozen=True)

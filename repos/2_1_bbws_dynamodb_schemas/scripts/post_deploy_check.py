@@ -17,12 +17,18 @@ repo itself: ``.copier-answers.yml`` (environments, components, tags, backups, b
   projection (and no undeclared index), on-demand billing, stream and view type, PITR, SSE with a
   customer managed KMS key, TTL, deletion protection of the environment, and the mandatory tags
   Environment, Project, Owner, CostCenter, ManagedBy, Component and BackupPolicy with their values;
-- ``backup`` (DynamoDB repo): the plan ``bbws-dynamodb-<env>``, its rule, vault, schedule, retention and
-  the copy to the DR region where the environment replicates;
+- where the environment replicates (DynamoDB repo): each table's replica in the DR region, ACTIVE, with
+  the same GSIs and LSIs;
+- ``backup`` (DynamoDB repo): the plan ``bbws-dynamodb-<env>``, its rule, vault, schedule, retention,
+  the copy to the DR region where the environment replicates, a selection naming exactly the repo's
+  backed-up tables by ARN (with the BackupPolicy tag condition, never a tag alone) and AWS Backup's
+  advanced DynamoDB features enabled in the region (the DR copy needs them);
 - a bucket (S3 repo): the mandatory tags, versioning, default encryption aws:kms, all four public
   access blocks, BucketOwnerEnforced, the TLS-only Deny in the bucket policy, noncurrent versions
   expiring, access logging; for the templates bucket every template object (HTML and plain text): present, content type,
-  ``template-version`` metadata, ``sha256`` metadata and the object's own bytes equal to the local file.
+  ``template-version`` metadata, ``sha256`` metadata and the object's own bytes equal to the local file;
+  where the environment replicates, the replication rule to the DR bucket and every template object in
+  the DR bucket with the local file's sha256.
 
 Prints one row per check (check, component, expected, actual, OK/FAIL), then every failure in full.
 Exit codes: 0 all checks pass, 1 any deviation (or AWS cannot be reached), 2 bad usage (unknown
@@ -91,7 +97,8 @@ class Report:
 
     def error(self, check: str, expected: object, exc: ClientError) -> None:
         """A check AWS would not answer (access denied, throttled, ...): a failure that names the error."""
-        self.expect(check, expected, f"error {_code(exc)}: {_message(exc)}", ok=False)
+        # One line, whatever the service sent (an HTML error page would break the table).
+        self.expect(check, expected, " ".join(f"error {_code(exc)}: {_message(exc)}".split()), ok=False)
 
 
 def _text(value: object) -> str:
@@ -309,6 +316,7 @@ def check_table(clients: Clients, root: Path, env: Mapping[str, Any], name: str)
     report.expect(
         "deletion protection", bool(env.get("deletion_protection")), bool(described.get("DeletionProtectionEnabled"))
     )
+    _check_replicas(clients, report, env, table, described)
 
     # Tables left out of AWS Backup in an environment carry BackupPolicy = "none" there.
     backup_on = bool(schema.get("backup", {}).get(env["name"], True))
@@ -322,6 +330,35 @@ def check_table(clients: Clients, root: Path, env: Mapping[str, Any], name: str)
     return report
 
 
+def _index_texts(described: Mapping[str, Any]) -> list[str]:
+    return sorted(
+        f"{kind} {_described_index(i)}"
+        for kind, key in (("GSI", "GlobalSecondaryIndexes"), ("LSI", "LocalSecondaryIndexes"))
+        for i in described.get(key) or []
+    )
+
+
+def _check_replicas(
+    clients: Clients, report: Report, env: Mapping[str, Any], table: str, described: Mapping[str, Any]
+) -> None:
+    """Where the environment replicates: the replica in the DR region is ACTIVE with the same indexes."""
+    regions = sorted(str(r.get("RegionName")) for r in described.get("Replicas") or [])
+    want = [str(env["dr_region"])] if env.get("dr_replication") else []
+    report.expect("replica regions", ", ".join(want) or "none", ", ".join(regions) or "none")
+    for region in want:
+        status = next(
+            (r.get("ReplicaStatus") for r in described.get("Replicas") or [] if r.get("RegionName") == region), None
+        )
+        if not report.expect(f"replica {region} status", "ACTIVE", status or MISSING) and status is None:
+            continue
+        try:
+            replica = clients.get("dynamodb", region).describe_table(TableName=table)["Table"]
+        except ClientError as exc:
+            report.error(f"replica {region} indexes", "readable", exc)
+            continue
+        report.expect(f"replica {region} indexes", "; ".join(_index_texts(described)), "; ".join(_index_texts(replica)))
+
+
 def _backup_plans(backup: Any) -> Iterator[Mapping[str, Any]]:
     kwargs: dict[str, str] = {}
     while True:
@@ -332,8 +369,9 @@ def _backup_plans(backup: Any) -> Iterator[Mapping[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def check_backup(clients: Clients, env: Mapping[str, Any], name: str) -> Report:
-    """The AWS Backup plan of the environment: schedule, retention, vault and the DR copy."""
+def check_backup(clients: Clients, env: Mapping[str, Any], name: str, tables: Sequence[str] = ()) -> Report:
+    """The AWS Backup plan of the environment: schedule, retention, vault, the DR copy, the selection
+    of ``tables`` (the repo's tables backed up in this environment) and the advanced DynamoDB features."""
     report = Report(name)
     plan_name = f"bbws-dynamodb-{env['name']}"
     backup = clients.get("backup")
@@ -362,7 +400,41 @@ def check_backup(clients: Clients, env: Mapping[str, Any], name: str) -> Report:
         env["dr_region"] if env.get("dr_replication") else "none",
         ", ".join(copy_regions) or "none",
     )
+    _check_selection(backup, report, env, found[0]["BackupPlanId"], tables)
+    _guarded(report, "advanced DynamoDB backup", "enabled", lambda: _check_region_settings(backup, report))
     return report
+
+
+def _check_selection(backup: Any, report: Report, env: Mapping[str, Any], plan_id: str, tables: Sequence[str]) -> None:
+    """The plan's selection names exactly the repo's backed-up tables by ARN, under the policy tag."""
+    want = ", ".join(sorted(tables)) or "none"
+    try:
+        selections = backup.list_backup_selections(BackupPlanId=plan_id).get("BackupSelectionsList", [])
+        got: list[str] = []
+        conditions: list[str] = []
+        for item in selections:
+            selection = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=item["SelectionId"])
+            body = selection["BackupSelection"]
+            got += [str(arn).rsplit("/", 1)[-1] for arn in body.get("Resources", []) if ":table/" in str(arn)]
+            if body.get("ListOfTags") or any(":table/" not in str(a) for a in body.get("Resources", [])):
+                conditions.append("selects by tag alone or beyond DynamoDB tables")
+            for cond in body.get("Conditions", {}).get("StringEquals", []):
+                conditions.append(f"{cond.get('ConditionKey')}={cond.get('ConditionValue')}")
+    except ClientError as exc:
+        report.error("backup selection", want, exc)
+        return
+    report.expect("backup selection tables", want, ", ".join(sorted(got)) or "none")
+    report.expect(
+        "backup selection condition",
+        f"aws:ResourceTag/BackupPolicy={env['backup']['policy']}" if tables else "none",
+        "; ".join(sorted(conditions)) or "none",
+    )
+
+
+def _check_region_settings(backup: Any, report: Report) -> None:
+    settings = backup.describe_region_settings()
+    managed = settings.get("ResourceTypeManagementPreference", {}).get("DynamoDB")
+    report.expect("advanced DynamoDB backup", "enabled", "enabled" if managed else "disabled")
 
 
 # ------------------------------------------------------------------------------------------------ S3
@@ -528,6 +600,11 @@ def check_bucket(clients: Clients, spec: Mapping[str, Any], env: Mapping[str, An
     return report
 
 
+def backed_up_tables(spec: Mapping[str, Any], env: Mapping[str, Any]) -> list[str]:
+    """Tables of the repo that AWS Backup must select in ``env`` (a table may opt out per environment)."""
+    return sorted(str(t["name"]) for t in spec.get("tables", []) if dict(t.get("backup") or {}).get(env["name"], True))
+
+
 def template_objects(spec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(key, content type, template version) of every template object the templates bucket must hold."""
     objects: list[tuple[str, str, str]] = []
@@ -569,6 +646,44 @@ def check_templates(clients: Clients, root: Path, report: Report, bucket: str, s
         report.expect(f"checksum (sha256 of content) {key}", want_sha, hashlib.sha256(body).hexdigest())
 
 
+def check_replication(
+    clients: Clients, root: Path, report: Report, spec: Mapping[str, Any], env: Mapping[str, Any], component: str
+) -> None:
+    """Where the environment replicates: the rule to the DR bucket, and every template object there
+    with the same checksum as the local file (S3 replicates only objects written after the rule)."""
+    if not env.get("dr_replication"):
+        return
+    bucket = _bucket_name(spec, env, component)
+    dr_bucket = str(_bucket_spec(spec, component).get("dr_names", {}).get(env["name"], f"{bucket}-dr"))
+    want_rule = f"Enabled -> arn:aws:s3:::{dr_bucket}"
+    try:
+        rules = clients.get("s3").get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+        got = ", ".join(f"{r.get('Status')} -> {r.get('Destination', {}).get('Bucket')}" for r in rules)
+    except ClientError as exc:
+        if not _missing(exc, "ReplicationConfigurationNotFoundError"):
+            report.error("replication rule", want_rule, exc)
+            return
+        got = MISSING
+    report.expect("replication rule", want_rule, got)
+    if component != spec.get("templates_purpose", "templates"):
+        return
+    dr = clients.get("s3", str(env["dr_region"]))
+    for key, _content_type, _version in template_objects(spec):
+        try:
+            want_sha = hashlib.sha256((root / "templates" / key).read_bytes()).hexdigest()
+        except OSError:
+            continue  # reported by check_templates
+        try:
+            obj = dr.get_object(Bucket=dr_bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                report.expect(f"DR copy {key}", want_sha, MISSING)
+            else:
+                report.error(f"DR copy {key}", want_sha, exc)
+            continue
+        report.expect(f"DR copy {key}", want_sha, hashlib.sha256(obj["Body"].read()).hexdigest())
+
+
 # ------------------------------------------------------------------------------------------- running
 
 
@@ -579,10 +694,11 @@ class Clients:
         self._region = region
         self._clients: dict[str, Any] = {}
 
-    def get(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=self._region)
-        return self._clients[service]
+    def get(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region or self._region}"
+        if key not in self._clients:
+            self._clients[key] = boto3.client(service, region_name=region or self._region)
+        return self._clients[key]
 
 
 def run_checks(
@@ -598,8 +714,10 @@ def run_checks(
             report = check_bucket(clients, spec, env, name)
             if name == templates_purpose and report.results and report.results[0].ok:
                 check_templates(clients, root, report, _bucket_name(spec, env, name), spec)
+            if report.results and report.results[0].ok:
+                check_replication(clients, root, report, spec, env, name)
         elif kind == "backup" or (kind is None and name == "backup"):
-            report = check_backup(clients, env, name)
+            report = check_backup(clients, env, name, backed_up_tables(spec, env))
         else:
             report = check_table(clients, root, env, name)
         results += report.results

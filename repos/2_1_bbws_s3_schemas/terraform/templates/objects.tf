@@ -45,9 +45,12 @@ resource "aws_s3_object" "template" {
     sha256           = filesha256("${path.module}/../../templates/${each.key}")
   }
 
-  # Objects are written only once the bucket enforces encryption and ownership.
+  # Objects are written only once the bucket enforces encryption and ownership and, where the
+  # environment replicates, once the replication rule exists: S3 never replicates objects written
+  # before it, so the DR bucket would otherwise stay empty after the first apply.
   depends_on = [
     aws_s3_bucket_server_side_encryption_configuration.this,
     aws_s3_bucket_ownership_controls.this,
+    aws_s3_bucket_replication_configuration.this,
   ]
 }

@@ -135,6 +135,19 @@ data "aws_iam_policy_document" "replication_assume" {
       type        = "Service"
       identifiers = ["s3.amazonaws.com"]
     }
+
+    # Confused-deputy guard: S3 may assume the role only to replicate this account's source bucket.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.bucket_arn]
+    }
   }
 }
 

@@ -1,0 +1,1 @@
+../../../generator/shipped/drift_check.py

@@ -1,0 +1,1 @@
+../../../generator/shipped/check_plan_safety.py
