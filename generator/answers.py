@@ -145,6 +145,17 @@ def _component(name: str, kind: str) -> dict[str, str]:
     return {"name": name, "path": f"terraform/{name}", "kind": kind}
 
 
+def _required_checks(spec: Answers) -> list[str]:
+    """Check names of validate.yml's jobs (matrix expanded): the required status checks on main."""
+    commands = ", ".join(c["name"] for c in spec["validate_commands"]) or "Repository checks"
+    return [
+        "terraform fmt",
+        *(f"terraform validate ({c['name']})" for c in spec["components"]),
+        commands,
+        "checkov (Terraform security scan)",
+    ]
+
+
 def dynamodb_spec(model: Model) -> Answers:
     """The ``spec`` answer of the DynamoDB blueprint."""
     components = [_component(t.name, "table") for t in model.tables] + [_component(BACKUP_COMPONENT, "backup")]
@@ -154,6 +165,7 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
     ]
+    spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 
 
@@ -217,6 +229,7 @@ def s3_spec(model: Model) -> Answers:
     spec["validate_commands"] = [
         {"name": "Validate email templates", "run": "python scripts/validate_templates.py templates"}
     ]
+    spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 
 
