@@ -48,7 +48,11 @@ def _validate(session: nox.Session) -> None:
     dynamodb, s3 = "repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas"
     session.run("python", f"{dynamodb}/scripts/validate_schemas.py", f"{dynamodb}/schemas")
     session.run("python", f"{s3}/scripts/validate_templates.py", f"{s3}/templates")
-    roots = sorted(str(p.parent) for p in Path("repos").glob("*/terraform/*/versions.tf"))
+    roots = sorted(
+        str(p.parent)
+        for pattern in ("*/terraform/*/versions.tf", "*/bootstrap/versions.tf")
+        for p in Path("repos").glob(pattern)
+    )
     directories = [arg for root in roots for arg in ("--directory", root)]
     # --skip-download: no network needed; every skip in the code carries its reason.
     session.run("checkov", *directories, "--framework", "terraform", "--compact", "--quiet", "--skip-download")
