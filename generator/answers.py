@@ -11,10 +11,10 @@ from typing import Any
 
 from generator.iam import role_policy
 from generator.model import (
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_HOST,
     BACKUP_COMPONENT,
     DYNAMODB_REPO,
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
     S3_REPO,
     Bucket,
     EmailTemplate,

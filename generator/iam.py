@@ -211,12 +211,19 @@ def _keys(env: Environment, aliases: Sequence[str], components: Sequence[str], w
     ]
     if write:
         statements.append(
-            _statement("CreateOwnKeys", ["kms:CreateKey", "kms:TagResource"], ["*"], _owned_by(env, components, "aws:RequestTag"))
+            _statement(
+                "CreateOwnKeys",
+                ["kms:CreateKey", "kms:TagResource"],
+                ["*"],
+                _owned_by(env, components, "aws:RequestTag"),
+            )
         )
         statements.append(
-            _statement("OwnAliases", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], [
-                names.arn("kms", alias, region) for alias in aliases for region in names.regions
-            ])
+            _statement(
+                "OwnAliases",
+                ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+                [names.arn("kms", alias, region) for alias in aliases for region in names.regions],
+            )
         )
     return statements
 
@@ -244,8 +251,9 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
     names = _Names(env)
     tables = [t.name for t in model.tables]
     table_arns = [
-        arn for t in tables for arn in (*names.everywhere("dynamodb", f"table/{t}"),
-                                        *names.everywhere("dynamodb", f"table/{t}/index/*"))
+        arn
+        for t in tables
+        for arn in (*names.everywhere("dynamodb", f"table/{t}"), *names.everywhere("dynamodb", f"table/{t}/index/*"))
     ]
     components = [*tables, BACKUP_COMPONENT]
     vaults = [names.arn("backup", f"backup-vault:{env.backup_vault}", env.region)]
@@ -278,7 +286,9 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
                 _statement(
                     "ReplicaServiceRole",
                     ["iam:CreateServiceLinkedRole"],
-                    [f"arn:{env.partition}:iam::{env.account_id}:role/aws-service-role/replication.dynamodb.amazonaws.com/*"],
+                    [
+                        f"arn:{env.partition}:iam::{env.account_id}:role/aws-service-role/replication.dynamodb.amazonaws.com/*"
+                    ],
                     {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}},
                 )
             )

@@ -190,7 +190,7 @@ MAX_ROLE_NAME = 64
 
 def _github(platform: Document, envs: list[str], problems: list[Finding]) -> None:
     # The model names the roles; imported here because the model imports this package.
-    from generator.model import role_name  # noqa: PLC0415
+    from generator.model import role_name
 
     github = platform.data["github"]
     reviewers = github["reviewers"]
@@ -199,7 +199,8 @@ def _github(platform: Document, envs: list[str], problems: list[Finding]) -> Non
         problems.append(
             platform.finding(
                 ["github", "reviewers"],
-                f"{count} reviewers: an approval environment needs at least 1 and GitHub allows at most {MAX_REVIEWERS}",
+                f"{count} reviewers: an approval environment needs at least 1"
+                f" and GitHub allows at most {MAX_REVIEWERS}",
                 "list 1 to 6 GitHub logins under users and team slugs under teams",
             )
         )

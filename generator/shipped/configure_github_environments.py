@@ -70,7 +70,7 @@ class Api:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - URL from --api-url
+            with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read()
                 return json.loads(text) if text else None
         except urllib.error.HTTPError as exc:
@@ -230,7 +230,10 @@ def ruleset(plan: Plan, repo: str, wanted: dict[str, Any]) -> None:
     current = plan.api.call("GET", f"/repos/{repo}/rulesets/{match['id']}")
     if _comparable(current) != _comparable(wanted):
         plan.change(
-            f"update {wanted['target']} ruleset {wanted['name']!r}", "PUT", f"/repos/{repo}/rulesets/{match['id']}", wanted
+            f"update {wanted['target']} ruleset {wanted['name']!r}",
+            "PUT",
+            f"/repos/{repo}/rulesets/{match['id']}",
+            wanted,
         )
 
 

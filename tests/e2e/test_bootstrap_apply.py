@@ -57,9 +57,7 @@ class Bootstrap:
         return tf.run(list(args), self.root, self.tf_env, ok=ok).stdout
 
     def init_s3(self, *extra: str) -> None:
-        self.run(
-            "init", f"-backend-config=backend/{self.env}.tfbackend", "-backend-config=use_path_style=true", *extra
-        )
+        self.run("init", f"-backend-config=backend/{self.env}.tfbackend", "-backend-config=use_path_style=true", *extra)
 
     def apply(self, *variables: str) -> None:
         self.run("apply", "-auto-approve", f"-var-file=../environments/{self.env}.tfvars", *variables)
@@ -108,7 +106,7 @@ def test_second_plan_is_empty(accounts: dict[str, tuple[MotoServer, Bootstrap, B
 def test_state_moved_into_the_bucket_it_created(
     accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]], env: str
 ) -> None:
-    server, first, second = accounts[env]
+    server, first, _ = accounts[env]
     s3 = server.client("s3")
     bucket = first.policies["state_bucket"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
@@ -120,7 +118,11 @@ def test_state_moved_into_the_bucket_it_created(
     assert rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
     state = json.loads(s3.get_object(Bucket=bucket, Key=f"{FIRST.name}/bootstrap/terraform.tfstate")["Body"].read())
     managed = {(r["type"], r["name"]) for r in state["resources"] if r["mode"] == "managed"}
-    assert {("aws_s3_bucket", "state"), ("aws_iam_openid_connect_provider", "github"), ("aws_iam_role", "github")} <= managed
+    assert {
+        ("aws_s3_bucket", "state"),
+        ("aws_iam_openid_connect_provider", "github"),
+        ("aws_iam_role", "github"),
+    } <= managed
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

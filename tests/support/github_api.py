@@ -66,7 +66,10 @@ class GitHubState:
                     "prevent_self_review": env["prevent_self_review"],
                     "type": "required_reviewers",
                     "reviewers": [
-                        {"type": r["type"], "reviewer": {"id": r["id"], "login" if r["type"] == "User" else "slug": "x"}}
+                        {
+                            "type": r["type"],
+                            "reviewer": {"id": r["id"], "login" if r["type"] == "User" else "slug": "x"},
+                        }
                         for r in env["reviewers"]
                     ],
                 }
@@ -89,7 +92,7 @@ class GitHubState:
 class _Handler(BaseHTTPRequestHandler):
     state: GitHubState
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``state.requests`` instead."""
 
     def _send(self, status: int, body: Any = None) -> None:
@@ -113,17 +116,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer)
         return None
 
-    def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: C901 - one table of routes
+    def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         state = self.state
         if m := re.fullmatch(r"/users/([^/]+)", path):
             login = unquote(m[1])
-            return (200, {"login": login, "id": state.users[login], "type": "User"}) if login in state.users else (
-                404,
-                {"message": "Not Found"},
+            return (
+                (200, {"login": login, "id": state.users[login], "type": "User"})
+                if login in state.users
+                else (
+                    404,
+                    {"message": "Not Found"},
+                )
             )
         if m := re.fullmatch(r"/orgs/[^/]+/teams/([^/]+)", path):
             slug = unquote(m[1])
-            return (200, {"slug": slug, "id": state.teams[slug]}) if slug in state.teams else (404, {"message": "Not Found"})
+            return (
+                (200, {"slug": slug, "id": state.teams[slug]})
+                if slug in state.teams
+                else (404, {"message": "Not Found"})
+            )
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/environments/([^/]+)", path):
             name = unquote(m[1])
             if method == "PUT":
@@ -142,7 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return 404, {"message": "Not Found"}
             policies = state.branch_policies[name]
             if method == "POST":
-                created = {"id": next(state.ids), "node_id": "BP", "name": body["name"], "type": body.get("type", "branch")}
+                created = {
+                    "id": next(state.ids),
+                    "node_id": "BP",
+                    "name": body["name"],
+                    "type": body.get("type", "branch"),
+                }
                 policies.append(created)
                 return 200, created
             if method == "DELETE":
@@ -167,16 +183,16 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {**state.rulesets[ruleset_id], "node_id": "RRS", "current_user_can_bypass": "always"}
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
 
