@@ -131,7 +131,7 @@ def test_configure_dry_run_plans_every_change_and_writes_nothing(repo: Path) -> 
     assert {r.method for r in state.requests} == {"GET"}
     assert not state.environments and not state.rulesets
     for env in config["environments"]:
-        assert f"would: create environment {env} with 1 reviewer(s), main only" in result.stdout
+        assert f"would: create environment {env} with 1 reviewer(s), branch main only" in result.stdout
     assert "would: create tag ruleset 'deployment records'" in result.stdout
     assert "would: create tag ruleset 'releases'" in result.stdout
     assert "would: create branch ruleset 'main'" in result.stdout
@@ -205,3 +205,35 @@ def _validate_check_names(repo: Path) -> list[str]:
         else:
             names.append(job["name"])
     return names
+
+
+MONOREPO_CONFIG = REPOS.parent / ".github" / "protection.json"
+SCRIPT = REPOS.parent / "generator" / "shipped" / "configure_github_environments.py"
+
+
+def test_monorepo_publish_splits_environment_takes_release_tags_only() -> None:
+    """The monorepo's own config: publish-splits deploys from tags v* only, reviewers as the definition's."""
+    config = json.loads(MONOREPO_CONFIG.read_text())
+    platform = yaml.safe_load((REPOS.parent / "definition" / "platform.yaml").read_text())
+    assert config["reviewers"] == platform["github"]["reviewers"]
+    assert config["repository"].split("/")[0] == platform["github"]["owner"]
+    ci = yaml.safe_load((REPOS.parent / ".github" / "workflows" / "ci.yml").read_text())
+    sessions = ci["jobs"]["nox"]["strategy"]["matrix"]["session"]
+    assert config["required_status_checks"] == [f"nox -s {s}" for s in sessions]
+    state = GitHubState()
+    state.users["tebogo"] = 42
+    with github_api(state) as (api, _):
+        env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"} | {"GITHUB_TOKEN": "t"}
+        result = subprocess.run(
+            [sys.executable, str(SCRIPT), "--api-url", api, "--config", str(MONOREPO_CONFIG), "--apply"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "apply: allow deployments to publish-splits from tag v*" in result.stdout
+    assert state.branch_policies["publish-splits"] == [
+        {"id": state.branch_policies["publish-splits"][0]["id"], "node_id": "BP", "name": "v*", "type": "tag"}
+    ]
+    assert state.environments["publish-splits"]["reviewers"] == [{"type": "User", "id": 42}]

@@ -1,8 +1,10 @@
 """Both repos' bootstrap/ roots applied for real: terraform + moto server on 127.0.0.1, dev and prod.
 
-As the first-deployment runbook does it: in an empty account the DynamoDB repo's bootstrap runs first
-with local state, creating the GitHub OIDC provider and the state bucket, then moves its state into
-that bucket; the S3 repo's bootstrap then uses the S3 backend directly with both switches off. A
+As the first-deployment runbook does it. dev is an empty account: the DynamoDB repo's bootstrap runs
+first with local state, creating the GitHub OIDC provider and the state bucket, then moves its state
+into that bucket; the S3 repo's bootstrap then uses the S3 backend directly with both switches off.
+prod already has its state bucket: both bootstraps use the S3 backend from the start, the DynamoDB
+one creating the OIDC provider. A
 second plan of each is empty, and the roles in IAM carry exactly the subjects and policies of
 bootstrap/policies/<env>.json (which tests/test_trust.py proves safe against the workflows).
 
@@ -24,7 +26,7 @@ import pytest
 
 from tests.conftest import REPOS
 from tests.support import tf
-from tests.support.deploy import PROVIDER_OVERRIDE, read_spec
+from tests.support.deploy import PROVIDER_OVERRIDE, create_state_bucket, read_spec
 from tests.support.moto import MotoServer, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +54,7 @@ class Bootstrap:
         self.server = server
         self.tf_env = {**server.env(), "TF_CLI_CONFIG_FILE": str(tf.cli_config(workdir))}
         self.policies = json.loads((self.root / "policies" / f"{env}.json").read_text())
+        self.variables: list[str] = []
 
     def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> str:
         return tf.run(list(args), self.root, self.tf_env, ok=ok).stdout
@@ -68,18 +71,27 @@ class Bootstrap:
 
 
 def _bootstrap_account(workdir: Path, env: str) -> Iterator[tuple[MotoServer, Bootstrap, Bootstrap]]:
+    """dev: the empty-account path (local first run creating provider and bucket, state migrated).
+    prod: the bucket exists already (as where a platform team made it), only the OIDC provider is new.
+    """
     spec = _env(FIRST, env)
     with moto_server(spec["account_id"], spec["region"], workdir / "moto.log") as server:
         first = Bootstrap(FIRST, workdir, env, server)
-        # First run: local state, account pieces on; then the state moves into the new bucket.
-        (first.root / "local_backend_override.tf").write_text(LOCAL_STATE)
-        first.run("init")
-        first.apply(*ACCOUNT_PIECES)
-        (first.root / "local_backend_override.tf").unlink()
-        first.init_s3("-migrate-state", "-force-copy")
         second = Bootstrap(SECOND, workdir, env, server)
-        second.init_s3()
-        second.apply()
+        if env == "dev":
+            first.variables = ACCOUNT_PIECES
+            (first.root / "local_backend_override.tf").write_text(LOCAL_STATE)
+            first.run("init")
+            first.apply(*first.variables)
+            (first.root / "local_backend_override.tf").unlink()
+            first.init_s3("-migrate-state", "-force-copy")
+            second.init_s3()
+            second.apply()
+        else:
+            first.variables = ACCOUNT_PIECES[:1]
+            create_state_bucket(server, spec["state_bucket"])
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda b: (b.init_s3(), b.apply(*b.variables)), (first, second)))
         yield server, first, second
 
 
@@ -98,15 +110,12 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tup
 def test_second_plan_is_empty(accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]], env: str) -> None:
     _, first, second = accounts[env]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        codes = list(pool.map(lambda args: args[0].plan_exit_code(*args[1]), [(first, ACCOUNT_PIECES), (second, [])]))
+        codes = list(pool.map(lambda b: b.plan_exit_code(*b.variables), (first, second)))
     assert codes == [0, 0]
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_state_moved_into_the_bucket_it_created(
-    accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]], env: str
-) -> None:
-    server, first, _ = accounts[env]
+def test_state_moved_into_the_bucket_it_created(accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]]) -> None:
+    server, first, _ = accounts["dev"]
     s3 = server.client("s3")
     bucket = first.policies["state_bucket"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"

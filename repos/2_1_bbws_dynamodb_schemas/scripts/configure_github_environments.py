@@ -6,7 +6,8 @@ with what GitHub has; prints every change, and makes them only with --apply:
 
 - environments (dev, sit, prod, promote-*, rollback-*; publish-splits in the monorepo) with the
   definition's required reviewers, prevent_self_review, and deployments from main only (a custom
-  deployment branch policy holding exactly the branch main);
+  deployment branch policy holding exactly the branch main; ``deployment_refs`` in the config names
+  other refs for an environment, e.g. tags ``v*`` for publish-splits);
 - tag rulesets: only the repository admins and GitHub Actions may create, move or delete
   ``deployed/*`` and ``v*`` tags;
 - a ruleset on main: pull request with one approving review, the validate jobs as required status
@@ -123,8 +124,10 @@ def _current_reviewers(env: dict[str, Any]) -> tuple[set[tuple[str, int]], bool]
     return reviewers, prevent_self_review
 
 
-def environment(plan: Plan, repo: str, name: str, reviewers: list[dict[str, Any]], branch: str) -> None:
-    """One environment: reviewers, prevent_self_review, custom branch policy of exactly ``branch``."""
+def environment(
+    plan: Plan, repo: str, name: str, reviewers: list[dict[str, Any]], refs: list[dict[str, str]]
+) -> None:
+    """One environment: reviewers, prevent_self_review, a custom deployment policy of exactly ``refs``."""
     path = f"/repos/{repo}/environments/{urllib.parse.quote(name, safe='')}"
     current = plan.api.call("GET", path, missing_ok=True)
     body = {
@@ -132,8 +135,9 @@ def environment(plan: Plan, repo: str, name: str, reviewers: list[dict[str, Any]
         "reviewers": reviewers,
         "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
     }
+    allowed = " ".join(f"{r['type']} {r['name']}" for r in refs)
     if current is None:
-        plan.change(f"create environment {name} with {len(reviewers)} reviewer(s), {branch} only", "PUT", path, body)
+        plan.change(f"create environment {name} with {len(reviewers)} reviewer(s), {allowed} only", "PUT", path, body)
         existing: list[dict[str, Any]] = []
     else:
         have, self_review = _current_reviewers(current)
@@ -151,15 +155,18 @@ def environment(plan: Plan, repo: str, name: str, reviewers: list[dict[str, Any]
             plan.change(f"update environment {name}: {', '.join(differs)}", "PUT", path, body)
         listed = plan.api.call("GET", path + "/deployment-branch-policies?per_page=100", missing_ok=True)
         existing = list((listed or {}).get("branch_policies", []))
-    if not any(p.get("name") == branch and p.get("type", "branch") == "branch" for p in existing):
-        plan.change(
-            f"allow deployments to {name} from branch {branch}",
-            "POST",
-            path + "/deployment-branch-policies",
-            {"name": branch, "type": "branch"},
-        )
+    have = {(p.get("name"), p.get("type", "branch")) for p in existing}
+    wanted = {(r["name"], r["type"]) for r in refs}
+    for ref in refs:
+        if (ref["name"], ref["type"]) not in have:
+            plan.change(
+                f"allow deployments to {name} from {ref['type']} {ref['name']}",
+                "POST",
+                path + "/deployment-branch-policies",
+                {"name": ref["name"], "type": ref["type"]},
+            )
     for other in existing:
-        if other.get("name") != branch or other.get("type", "branch") != "branch":
+        if (other.get("name"), other.get("type", "branch")) not in wanted:
             plan.change(
                 f"remove deployment branch policy {other.get('type', 'branch')} {other.get('name')!r} from {name}",
                 "DELETE",
@@ -244,8 +251,10 @@ def configure(api: Api, config: dict[str, Any], apply: bool) -> Plan:
     owner = repo.split("/")[0]
     branch = config["branch"]
     reviewers = reviewer_ids(api, owner, config["reviewers"])
+    # Deployments come from the branch, unless the config names other refs (publish-splits: tags v*).
+    special = config.get("deployment_refs", {})
     for name in config["environments"]:
-        environment(plan, repo, name, reviewers, branch)
+        environment(plan, repo, name, reviewers, special.get(name, [{"name": branch, "type": "branch"}]))
     for name, patterns in config["tag_rulesets"].items():
         ruleset(plan, repo, tag_ruleset(name, patterns))
     ruleset(plan, repo, main_ruleset(config["branch_ruleset"], branch, config["required_status_checks"]))
