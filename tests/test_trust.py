@@ -177,3 +177,43 @@ def test_role_policies_fit_the_iam_limit(repo: Path) -> None:
         for role in json.loads(path.read_text())["roles"].values():
             size = len(json.dumps(role["policy"], separators=(",", ":")))
             assert size < 10240, f"{role['name']}: {size} characters"
+
+
+# Actions IAM cannot scope to a resource, each granted on "*" with the reason in generator/iam.py.
+UNSCOPED = {"kms:ListAliases", "backup:ListBackupPlans", "backup-storage:MountCapsule"}
+# Granted on "*" only under a condition that pins the new resource's Environment and Component tags.
+TAG_CONDITIONED = {"kms:CreateKey", "kms:TagResource"}
+
+
+def test_policies_name_this_repos_resources_and_nothing_wider(repo: Path) -> None:
+    spec = yaml.safe_load((repo / ".copier-answers.yml").read_text())["spec"]
+    components = [c["name"] for c in spec["components"]]
+    for path in sorted((repo / "bootstrap" / "policies").glob("*.json")):
+        data = json.loads(path.read_text())
+        env = data["environment"]
+        for purpose, role in data["roles"].items():
+            statements = role["policy"]["Statement"]
+            resources = [r for s in statements for r in s["Resource"]]
+            for statement in statements:
+                if statement["Resource"] == ["*"]:
+                    unscoped = set(statement["Action"]) - UNSCOPED
+                    assert unscoped <= TAG_CONDITIONED, f"{role['name']}: {unscoped} on *"
+                    if unscoped:
+                        tags = statement["Condition"]["StringEquals"]
+                        assert tags["aws:RequestTag/Environment"] == env
+                        assert tags["aws:RequestTag/Component"] == components
+                for resource in statement["Resource"]:
+                    assert (":*:" not in resource and not resource.endswith(":*")) or "backup-plan:*" in resource
+            state = f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/*"
+            assert state in resources or f"{state[:-1]}*.tflock" in resources, role["name"]
+            if spec["repo"]["kind"] == "dynamodb":
+                for table in spec["tables"]:
+                    assert any(r.endswith(f":table/{table['name']}") for r in resources), (role["name"], table)
+            else:
+                for bucket in spec["buckets"]:
+                    assert f"arn:aws:s3:::{bucket['names'][env]}" in resources, (role["name"], bucket)
+            deny = [s for s in statements if s["Effect"] == "Deny"]
+            assert deny and deny[0]["Resource"] == [
+                f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/bootstrap/*"
+            ]
+            assert purpose in ("plan", "apply")
