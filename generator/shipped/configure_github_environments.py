@@ -153,10 +153,10 @@ def environment(plan: Plan, repo: str, name: str, reviewers: list[dict[str, Any]
             plan.change(f"update environment {name}: {', '.join(differs)}", "PUT", path, body)
         listed = plan.api.call("GET", path + "/deployment-branch-policies?per_page=100", missing_ok=True)
         existing = list((listed or {}).get("branch_policies", []))
-    have = {(p.get("name"), p.get("type", "branch")) for p in existing}
+    present = {(p.get("name"), p.get("type", "branch")) for p in existing}
     wanted = {(r["name"], r["type"]) for r in refs}
     for ref in refs:
-        if (ref["name"], ref["type"]) not in have:
+        if (ref["name"], ref["type"]) not in present:
             plan.change(
                 f"allow deployments to {name} from {ref['type']} {ref['name']}",
                 "POST",
