@@ -217,3 +217,15 @@ def test_policies_name_this_repos_resources_and_nothing_wider(repo: Path) -> Non
                 f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/bootstrap/*"
             ]
             assert purpose in ("plan", "apply")
+
+
+def test_only_the_record_job_may_push_tags(repo: Path) -> None:
+    """Tag rulesets let GitHub Actions bypass them, so only one job's token may write contents."""
+    writers = []
+    for workflow, job_id, job in _jobs(repo):
+        if job.get("permissions", {}).get("contents") == "write":
+            writers.append(f"{workflow}:{job_id}")
+            if "uses" in job:  # a caller's ceiling for the reusable workflow's jobs
+                assert job["uses"].endswith("/terraform-component.yml"), f"{workflow}:{job_id}"
+    record = [w for w in writers if not w.startswith(("deploy.yml:", "promote.yml:"))]
+    assert record == ["terraform-component.yml:record"]
