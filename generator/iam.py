@@ -92,6 +92,16 @@ ROLE_WRITE = [
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
 ]
+# Adding a replica (a global table) copies the items: DynamoDB asks for item access in both regions.
+REPLICA_WRITE = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
 BUCKET_READ = [
     "s3:GetAccelerateConfiguration",
     "s3:GetBucketAcl",
@@ -261,7 +271,11 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
         vaults.append(names.arn("backup", f"backup-vault:{env.backup_vault}-dr", env.dr_region))
     plans = [names.arn("backup", "backup-plan:*", env.region)]
     statements = [
-        _statement("Tables", TABLE_READ + (TABLE_WRITE if write else []), table_arns),
+        _statement(
+            "Tables",
+            TABLE_READ + (TABLE_WRITE + (REPLICA_WRITE if env.dr_replication else []) if write else []),
+            table_arns,
+        ),
         _statement("BackupVaults", VAULT_READ + (VAULT_WRITE if write else []), vaults),
         _statement("BackupPlans", PLAN_READ + (PLAN_WRITE if write else []), plans),
         _statement("ListBackupPlans", ["backup:ListBackupPlans"], ["*"]),
