@@ -76,7 +76,11 @@ def _validate(session: nox.Session) -> None:
         mode,
         env={"BBWS_EMAIL_TOOL": str(Path("tools/email").resolve())},
     )
-    roots = sorted(str(p.parent) for p in Path("repos").glob("*/terraform/*/versions.tf"))
+    roots = sorted(
+        str(p.parent)
+        for pattern in ("*/terraform/*/versions.tf", "*/bootstrap/versions.tf")
+        for p in Path("repos").glob(pattern)
+    )
     directories = [arg for root in roots for arg in ("--directory", root)]
     # --skip-download: no network needed; every skip in the code carries its reason.
     session.run("checkov", *directories, "--framework", "terraform", "--compact", "--quiet", "--skip-download")

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generator.iam import role_policy
 from generator.model import (
     BACKUP_COMPONENT,
     DYNAMODB_REPO,
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
     S3_REPO,
     Bucket,
     EmailTemplate,
@@ -78,7 +81,7 @@ def _environment(env: Environment) -> dict[str, Any]:
         "dr_replication": env.dr_replication,
         "deletion_protection": env.deletion_protection,
         "state_bucket": env.state_bucket,
-        "deploy_role_arn": env.deploy_role_arn,
+        "partition": env.partition,
         "promotes_from": env.promotes_from,
         "backup": {
             "policy": env.backup_policy,
@@ -94,9 +97,44 @@ def _environment(env: Environment) -> dict[str, Any]:
     }
 
 
+def _role_arn(env: Environment, name: str) -> str:
+    return f"arn:{env.partition}:iam::{env.account_id}:role/{name}"
+
+
+def _github(model: Model, repo: str, kind: str) -> Answers:
+    """The repo's GitHub identity, reviewers, OIDC trust and its roles' policies per environment."""
+    access = model.github.repos[kind]
+    return {
+        "owner": model.github.owner,
+        "repository": access.repository,
+        "full_name": access.full_name,
+        "reviewers": {"users": list(model.github.reviewer_users), "teams": list(model.github.reviewer_teams)},
+        "approval_environments": list(access.approval_environments),
+        "oidc": {"host": GITHUB_OIDC_HOST, "audience": GITHUB_OIDC_AUDIENCE},
+        "roles": {
+            env.name: {
+                "plan": {
+                    "name": access.plan_roles[env.name],
+                    "arn": _role_arn(env, access.plan_roles[env.name]),
+                    "subjects": list(access.plan_subjects),
+                    "policy": role_policy(model, access, repo, env, write=False),
+                },
+                "apply": {
+                    "name": access.apply_roles[env.name],
+                    "arn": _role_arn(env, access.apply_roles[env.name]),
+                    "subjects": list(access.apply_subjects[env.name]),
+                    "policy": role_policy(model, access, repo, env, write=True),
+                },
+            }
+            for env in model.platform.environments
+        },
+    }
+
+
 def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]) -> Answers:
     return {
         "repo": {"name": repo, "kind": kind},
+        "github": _github(model, repo, kind),
         "terraform_version": model.platform.terraform_version,
         # Any patch of the pinned minor: S3 native state locking needs 1.10 or later.
         "terraform_required_version": "~> " + ".".join(model.platform.terraform_version.split(".")[:2]) + ".0",
@@ -139,6 +177,17 @@ def _component(name: str, kind: str) -> dict[str, str]:
     return {"name": name, "path": f"terraform/{name}", "kind": kind}
 
 
+def _required_checks(spec: Answers) -> list[str]:
+    """Check names of validate.yml's jobs (matrix expanded): the required status checks on main."""
+    commands = ", ".join(c["name"] for c in spec["validate_commands"]) or "Repository checks"
+    return [
+        "terraform fmt",
+        *(f"terraform validate ({c['name']})" for c in spec["components"]),
+        commands,
+        "checkov (Terraform security scan)",
+    ]
+
+
 def dynamodb_spec(model: Model) -> Answers:
     """The ``spec`` answer of the DynamoDB blueprint."""
     components = [_component(t.name, "table") for t in model.tables] + [_component(BACKUP_COMPONENT, "backup")]
@@ -152,6 +201,7 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["codeowners"] = _codeowners(
         model, "dynamodb", {**paths, BACKUP_COMPONENT: [f"/terraform/{BACKUP_COMPONENT}/"]}
     )
+    spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 
 
@@ -228,6 +278,7 @@ def s3_spec(model: Model) -> Answers:
         for b in model.buckets
     }
     spec["codeowners"] = _codeowners(model, "s3", paths)
+    spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 
 

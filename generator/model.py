@@ -17,6 +17,12 @@ from generator.pins import Pins
 DYNAMODB_REPO = "2_1_bbws_dynamodb_schemas"
 S3_REPO = "2_1_bbws_s3_schemas"
 BACKUP_COMPONENT = "backup"
+REPO_KINDS = {"dynamodb": DYNAMODB_REPO, "s3": S3_REPO}
+
+# GitHub's OIDC issuer: the audience AWS's configure-aws-credentials action asks for, and the
+# approval environments a workflow job must run in to be trusted by an apply role.
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 
 # AWS Backup schedules (UTC). Daily at 01:00 keeps the job clear of the working day in SAST (UTC+2).
 BACKUP_SCHEDULES = {"hourly": "cron(0 * * * ? *)", "daily": "cron(0 1 * * ? *)"}
@@ -94,7 +100,7 @@ class Environment:
     dr_replication: bool
     deletion_protection: bool
     state_bucket: str
-    deploy_role_arn: str
+    partition: str
     promotes_from: str | None
     backup_policy: str
     backup_schedule: str
@@ -104,6 +110,34 @@ class Environment:
     backup_vault: str
     backup_role: str
     tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RepoAccess:
+    """Who may do what with one generated repo's AWS resources: its GitHub name and IAM roles.
+
+    The plan role (read-only plus the state lock file) is trusted by runs on main and by pull
+    requests; the apply role only by jobs running inside the approving GitHub environments.
+    """
+
+    kind: str
+    repository: str
+    full_name: str
+    plan_roles: Mapping[str, str]
+    apply_roles: Mapping[str, str]
+    plan_subjects: tuple[str, ...]
+    apply_subjects: Mapping[str, tuple[str, ...]]
+    approval_environments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GitHub:
+    """The GitHub side: owner, the two repos' access, and the required reviewers."""
+
+    owner: str
+    reviewer_users: tuple[str, ...]
+    reviewer_teams: tuple[str, ...]
+    repos: Mapping[str, RepoAccess]
 
 
 @dataclass(frozen=True)
@@ -165,6 +199,7 @@ class Model:
     templates: tuple[EmailTemplate, ...]
     pins: Pins
     codeowners: CodeOwners | None
+    github: GitHub
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
@@ -231,9 +266,7 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
                 dr_replication=env["dr_replication"],
                 deletion_protection=env["deletion_protection"],
                 state_bucket=platform["state_bucket"].replace("{env}", name),
-                deploy_role_arn=platform["github"]["deploy_role"]
-                .replace("{account_id}", env["account_id"])
-                .replace("{env}", name),
+                partition=partition(platform["primary_region"]),
                 promotes_from=previous,
                 backup_policy=policy,
                 backup_schedule=BACKUP_SCHEDULES[backup["frequency"]],
@@ -248,6 +281,50 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
         )
         previous = name
     return tuple(envs)
+
+
+def partition(region: str) -> str:
+    """The AWS partition a region belongs to (ARNs name it)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if "-gov-" in region else "aws"
+
+
+def role_name(repository: str, purpose: str, env: str) -> str:
+    """IAM role of a repo in an environment: ``<repo>-plan-<env>`` or ``<repo>-apply-<env>``."""
+    return f"{repository}-{purpose}-{env}"
+
+
+def approval_environments(kind: str, env_names: tuple[str, ...]) -> tuple[str, ...]:
+    """GitHub environments whose reviewers approve a change of the repo: deploy, promote-*, rollback-*."""
+    promote = tuple(f"promote-{e}" for e in env_names[1:])
+    return (*env_names, *promote, *(f"rollback-{e}" for e in env_names))
+
+
+def _github(platform: Mapping[str, Any], env_names: tuple[str, ...]) -> GitHub:
+    github = platform["github"]
+    owner = github["owner"]
+    repos: dict[str, RepoAccess] = {}
+    for kind, repository in sorted(github["repositories"].items()):
+        subject = f"repo:{owner}/{repository}"
+        repos[kind] = RepoAccess(
+            kind=kind,
+            repository=repository,
+            full_name=f"{owner}/{repository}",
+            plan_roles=frozen_map({e: role_name(repository, "plan", e) for e in env_names}),
+            apply_roles=frozen_map({e: role_name(repository, "apply", e) for e in env_names}),
+            plan_subjects=(f"{subject}:ref:refs/heads/main", f"{subject}:pull_request"),
+            apply_subjects=frozen_map(
+                {e: (f"{subject}:environment:{e}", f"{subject}:environment:rollback-{e}") for e in env_names}
+            ),
+            approval_environments=approval_environments(kind, env_names),
+        )
+    return GitHub(
+        owner=owner,
+        reviewer_users=tuple(github["reviewers"]["users"]),
+        reviewer_teams=tuple(github["reviewers"]["teams"]),
+        repos=frozen_map(repos),
+    )
 
 
 def _buckets(platform: Mapping[str, Any], env_names: tuple[str, ...]) -> tuple[Bucket, ...]:
@@ -323,4 +400,5 @@ def build_model(raw: RawDefinition) -> Model:
         templates=_templates(raw),
         pins=raw.pins,
         codeowners=_codeowners(raw.platform.data),
+        github=_github(raw.platform.data, names),
     )

@@ -49,6 +49,7 @@ from tests.support.deploy import (
     dynamodb_overrides,
     read_spec,
 )
+from tests.support.github_api import GitHubState, github_api
 from tests.support.moto import MotoServer, moto_server
 
 CENTRAL = DOCS / "2_bbws_docs" / "runbooks"
@@ -363,6 +364,21 @@ def _write_overrides(repo: Path, spec: Mapping[str, Any]) -> None:
         root = repo / "terraform" / component["name"]
         (root / "emulator_override.tf").write_text(PROVIDER_OVERRIDE + extra.get(component["name"], ""))
         (root / "backend_override.tf").write_text(BACKEND_OVERRIDE)
+    # The bootstrap root has the default provider only.
+    (repo / "bootstrap" / "emulator_override.tf").write_text(PROVIDER_OVERRIDE.split("\n\n")[0] + "\n")
+    (repo / "bootstrap" / "backend_override.tf").write_text(BACKEND_OVERRIDE)
+
+
+def _github(env: str) -> GitHubState:
+    """A GitHub where the reviewers exist and the first environment is already protected."""
+    state = GitHubState()
+    for spec in SPECS.values():
+        for number, login in enumerate(spec["github"]["reviewers"]["users"], 1):
+            state.users[login] = number
+        for number, slug in enumerate(spec["github"]["reviewers"]["teams"], 100):
+            state.teams[slug] = number
+    state.environment(env, [("User", 1)])
+    return state
 
 
 def _init_and_apply(repo: Path, env: str, component: str, tf_env: Mapping[str, str]) -> None:
@@ -407,7 +423,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     accounts = {(e["account_id"], e["region"]) for e in envs.values()}
     assert len(accounts) == 1, f"the examples' environments must share one account and region: {accounts}"
     account, region = accounts.pop()
-    with moto_server(account, region, workdir / "moto.log") as server:
+    first_env = next(iter(envs.values()))["name"]
+    with moto_server(account, region, workdir / "moto.log") as server, github_api(_github(first_env)) as (api, _):
         cli_config = tf.cli_config(workdir)
         tf_env = {**server.env(), "TF_CLI_CONFIG_FILE": str(cli_config)}
         repos: dict[str, Path] = {}
@@ -441,6 +458,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             "AWS_PAGER": "",
             "TF_IN_AUTOMATION": "1",
             "TMPDIR": str(workdir),
+            # The local GitHub API stand-in for the environment scripts' examples.
+            "GITHUB_API_URL": api,
+            "GITHUB_TOKEN": "runbook-example-token",
         }
         yield Sandbox(server, repos, run_env)
 

@@ -247,8 +247,17 @@ def test_publish_workflow_runs_on_release_tags_with_least_privilege() -> None:
     doc = _workflow()
     assert doc["on"] == {"push": {"tags": ["v*"]}}
     assert doc["permissions"] == {"contents": "read"}
-    (job,) = doc["jobs"].values()
+    assert list(doc["jobs"]) == ["tag-on-main", "publish"]
+    job = doc["jobs"]["publish"]
     assert job["permissions"] == {"contents": "read"} and job["environment"] == "publish-splits"
+    # No token before the tag is known to be on main: the job holding them needs the check job, and
+    # checks again first thing.
+    gate = doc["jobs"]["tag-on-main"]
+    assert job["needs"] == "tag-on-main" and "environment" not in gate and "secrets" not in str(gate)
+    check = 'sh .github/scripts/tag-on-main.sh "${GITHUB_REF_NAME}"'
+    assert [s.get("run") for s in gate["steps"]][-1] == check
+    runs_in_order = [s.get("run", "") for s in job["steps"]]
+    assert runs_in_order.index(check) < min(i for i, s in enumerate(job["steps"]) if "secrets." in str(s))
     ci_uses = {
         s["uses"]
         for s in yaml.safe_load(CI_WORKFLOW.read_text(encoding="utf-8"))["jobs"]["nox"]["steps"]
@@ -383,3 +392,35 @@ def test_bbws_gen_update_in_a_split_repo(mono: Path, tmp_path: Path, env: dict[s
     assert unreachable.returncode == 2, unreachable.stdout + unreachable.stderr
     assert "is not a git repository reachable from here" in unreachable.stderr
     assert "point _src_path at the monorepo" in unreachable.stderr and "Traceback" not in unreachable.stderr
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_tag_on_main_check_refuses_a_tag_off_main(tmp_path: Path) -> None:
+    """The workflow's check script, run in a real clone: a tag on main passes, one off main does not."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    _git(origin, "config", "user.email", "t@example.com")
+    _git(origin, "config", "user.name", "t")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "on main")
+    _git(origin, "tag", "v1.0.0")
+    _git(origin, "switch", "-q", "-c", "side")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "off main")
+    _git(origin, "tag", "v1.0.1")
+    _git(origin, "switch", "-q", "main")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", "--no-checkout", str(origin), str(clone))
+    script = ROOT / ".github" / "scripts" / "tag-on-main.sh"
+
+    def check(tag: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", str(script), tag], cwd=clone, capture_output=True, text=True)
+
+    assert check("v1.0.0").returncode == 0
+    refused = check("v1.0.1")
+    assert refused.returncode == 1
+    assert "Tag v1.0.1 points at" in refused.stdout and "not on main" in refused.stdout
+    assert check("v9.9.9").returncode == 1

@@ -12,7 +12,14 @@ from tests.conftest import REPOS
 from tests.support import tf
 from tests.support.deploy import read_spec
 
-ROOTS = sorted(p.parent for p in REPOS.glob("*/terraform/*/versions.tf"))
+ROOTS = sorted(
+    p.parent for pattern in ("*/terraform/*/versions.tf", "*/bootstrap/versions.tf") for p in REPOS.glob(pattern)
+)
+
+
+def _repo(root: Path) -> Path:
+    """The generated repo of a root: terraform/<component>/ or bootstrap/."""
+    return root.parent if root.name == "bootstrap" else root.parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +36,7 @@ def test_there_is_a_root_per_component() -> None:
             )
 
 
-@pytest.mark.parametrize("root", ROOTS, ids=[f"{p.parents[1].name}/{p.name}" for p in ROOTS])
+@pytest.mark.parametrize("root", ROOTS, ids=[f"{_repo(p).name}/{p.name}" for p in ROOTS])
 def test_root_validates_and_lock_file_holds(root: Path, tmp_path: Path, cli_config: Path) -> None:
     copy = tmp_path / root.name
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".terraform"))
@@ -42,7 +49,7 @@ def test_root_validates_and_lock_file_holds(root: Path, tmp_path: Path, cli_conf
 
 def test_lock_files_pin_the_platform_provider_version() -> None:
     for root in ROOTS:
-        spec = read_spec(root.parents[1])
+        spec = read_spec(_repo(root))
         lock = (root / ".terraform.lock.hcl").read_text()
         versions = re.findall(r'^\s*version\s*=\s*"([^"]+)"', lock, flags=re.M)
         assert versions == [spec["aws_provider_version"]], root

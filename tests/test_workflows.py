@@ -325,7 +325,8 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
     assert set(doc["on"]) == {"workflow_call"}
     assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref", "allow_replace"}
     jobs = _jobs(doc)
-    assert list(jobs) == ["plan", "apply", "post-deploy", "record"]
+    assert list(jobs) == ["plan", "environment-protection", "apply", "post-deploy", "record"]
+    _assert_protection_job(jobs["environment-protection"], "${{ inputs.environment }}")
 
     plan, apply = jobs["plan"], jobs["apply"]
     assert "environment" not in plan
@@ -344,7 +345,7 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
         f"terraform/${{{{ inputs.component }}}}/{f}" for f in ("tfplan", "tfplan.sha256", "tfplan.txt")
     }
 
-    assert apply["needs"] == "plan"
+    assert apply["needs"] == ["plan", "environment-protection"]
     assert apply["environment"] == "${{ inputs.environment }}"
     assert apply["if"] == "needs.plan.outputs.has_changes == 'true'"
     names = [s.get("name", "") for s in _steps(apply)]
@@ -368,8 +369,10 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
     assert "deployed/${TF_ENV}/${COMPONENT}/${REF}" in _step(record, name="Tag the deployed commit")["run"]
 
     roles = _step(plan, id="target")["run"]
-    for env in SAMPLES["dynamodb"]["environments"]:
-        assert f"role_arn='{env['deploy_role_arn']}'" in roles
+    apply_roles = _step(apply, id="target")["run"]
+    for env in SAMPLES[kind]["environments"]:
+        assert f"role_arn='{SAMPLES[kind]['github']['roles'][env['name']]['plan']['arn']}'" in roles
+        assert f"role_arn='{SAMPLES[kind]['github']['roles'][env['name']]['apply']['arn']}'" in apply_roles
 
     policy_check = "python scripts/check_bucket_policy.py --plan-json plan.json"
     assert any(policy_check in s.get("run", "") for s in _steps(plan)) == (kind == "s3")
@@ -406,6 +409,16 @@ def test_deploy_detects_changes_then_calls_the_component_workflow_for_dev(
     }
 
 
+def _assert_protection_job(job: dict[str, Any], environments: str) -> None:
+    """The fail-closed check: no environment of its own, read-only token, the shipped script."""
+    assert "environment" not in job
+    assert job["permissions"] == {"actions": "read", "contents": "read"}
+    step = _step(job, name="Check environment protection")
+    assert step["env"]["ENVIRONMENTS"] == environments
+    assert step["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert "python3 scripts/check_environment_protection.py" in step["run"]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_promote_verifies_then_waits_for_approval_then_deploys(
     docs: dict[str, dict[str, dict[str, Any]]], kind: str
@@ -417,7 +430,8 @@ def test_promote_verifies_then_waits_for_approval_then_deploys(
     jobs = _jobs(doc)
     approve = jobs["approve-promotion"]
     assert approve["environment"] == "promote-${{ inputs.target }}"
-    assert approve["needs"] == "verify-lower-env"
+    assert approve["needs"] == ["verify-lower-env", "environment-protection"]
+    _assert_protection_job(jobs["environment-protection"], "${{ format('promote-{0} {0}', inputs.target) }}")
     assert approve["permissions"] == {}
     callers = {job_id: job for job_id, job in jobs.items() if job.get("uses") == REUSABLE}
     assert set(callers) == {"deploy"}
@@ -441,7 +455,11 @@ def test_rollback_restores_state_behind_approval_then_plans(
     assert inputs["environment"]["options"] == ["dev", "sit", "prod"]
     assert inputs["component"]["options"] == [c["name"] for c in SAMPLES[kind]["components"]]
     assert inputs["state_version"]["default"] == "previous"
-    (job,) = _jobs(doc).values()
+    jobs = _jobs(doc)
+    assert list(jobs) == ["environment-protection", "rollback"]
+    _assert_protection_job(jobs["environment-protection"], "${{ format('rollback-{0}', inputs.environment) }}")
+    job = jobs["rollback"]
+    assert job["needs"] == "environment-protection"
     assert job["environment"] == "rollback-${{ inputs.environment }}"
     assert job["concurrency"]["group"] == "terraform-${{ inputs.environment }}-${{ inputs.component }}"
     runs = [s.get("run", "") for s in _steps(job)]

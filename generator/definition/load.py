@@ -217,6 +217,7 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                     key=True,
                 )
             )
+    _github(platform, envs, problems)
     components = {*platform.data["buckets"], "backup", *(d.data.get("tableName") for d in tables)}
     for name in platform.data.get("codeowners", {}).get("components", {}):
         if name not in components:
@@ -279,6 +280,40 @@ def _table_backup_and_tags(platform: Document, doc: Document) -> list[Finding]:
                 )
             )
     return problems
+
+
+# GitHub allows at most six required reviewers per environment; IAM role names have 64 characters.
+MAX_REVIEWERS = 6
+MAX_ROLE_NAME = 64
+
+
+def _github(platform: Document, envs: list[str], problems: list[Finding]) -> None:
+    # The model names the roles; imported here because the model imports this package.
+    from generator.model import role_name
+
+    github = platform.data["github"]
+    reviewers = github["reviewers"]
+    count = len(reviewers["users"]) + len(reviewers["teams"])
+    if not 1 <= count <= MAX_REVIEWERS:
+        problems.append(
+            platform.finding(
+                ["github", "reviewers"],
+                f"{count} reviewers: an approval environment needs at least 1"
+                f" and GitHub allows at most {MAX_REVIEWERS}",
+                "list 1 to 6 GitHub logins under users and team slugs under teams",
+            )
+        )
+    for kind, repository in github["repositories"].items():
+        for env in envs:
+            name = role_name(repository, "apply", env)
+            if len(name) > MAX_ROLE_NAME:
+                problems.append(
+                    platform.finding(
+                        ["github", "repositories", kind],
+                        f"IAM role name {name!r} is longer than {MAX_ROLE_NAME} characters",
+                        "shorten the repository or environment name",
+                    )
+                )
 
 
 def load_definition(root: Path) -> RawDefinition:

@@ -215,7 +215,8 @@ def test_backup_resources_the_emulator_lacks_as_planned(deployed: Deployment, tm
         (deny,) = json.loads(changes[address]["after"]["policy"])["Statement"]
         assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
         assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"} <= set(deny["Action"])
-        assert deny["Condition"] == {"ArnLike": {"aws:PrincipalArn": env["deploy_role_arn"]}}
+        roles = deployed.spec["github"]["roles"][deployed.env]
+        assert deny["Condition"] == {"ArnLike": {"aws:PrincipalArn": [roles["plan"]["arn"], roles["apply"]["arn"]]}}
 
 
 def test_backup_role_is_trusted_by_backup_for_this_account_only(deployed: Deployment) -> None:

@@ -29,9 +29,9 @@ locals {
   }
   # The pipeline's roles may manage the vaults but never delete or shorten a recovery point.
   protected_from = {
-    dev  = ["arn:aws:iam::536580886816:role/bbws-github-actions-deploy-dev"]
-    prod = ["arn:aws:iam::093646564004:role/bbws-github-actions-deploy-prod"]
-    sit  = ["arn:aws:iam::815856636111:role/bbws-github-actions-deploy-sit"]
+    dev  = ["arn:aws:iam::536580886816:role/2_1_bbws_dynamodb_schemas-plan-dev", "arn:aws:iam::536580886816:role/2_1_bbws_dynamodb_schemas-apply-dev"]
+    prod = ["arn:aws:iam::093646564004:role/2_1_bbws_dynamodb_schemas-plan-prod", "arn:aws:iam::093646564004:role/2_1_bbws_dynamodb_schemas-apply-prod"]
+    sit  = ["arn:aws:iam::815856636111:role/2_1_bbws_dynamodb_schemas-plan-sit", "arn:aws:iam::815856636111:role/2_1_bbws_dynamodb_schemas-apply-sit"]
   }
 
   name = local.vault_names[var.environment]

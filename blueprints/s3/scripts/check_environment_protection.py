@@ -1,0 +1,1 @@
+../../../generator/shipped/check_environment_protection.py

@@ -1,0 +1,1 @@
+../../../generator/shipped/configure_github_environments.py

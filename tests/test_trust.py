@@ -1,0 +1,237 @@
+"""Proof that no workflow job outside a protected GitHub environment can obtain AWS write credentials.
+
+Reads, for each generated repo, the committed workflows and the bootstrap roles' trust and permission
+policies (bootstrap/policies/<env>.json, which the bootstrap root applies verbatim; the e2e test
+checks that the applied roles carry exactly them), then follows job -> role -> subjects that may
+assume it:
+
+- a job's OIDC token carries ``environment:<name>`` only when the job runs in that environment, and
+  otherwise a ``ref:`` or ``pull_request`` subject;
+- every role that can write (anything beyond reading and the state lock file) trusts only
+  ``environment:`` subjects, each one an approval environment the environment script protects;
+- every job that resolves a write role runs in an environment whose subject that role trusts, so the
+  apply works, and no job without an environment resolves one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPOS
+
+REPO_DIRS = sorted(p for p in REPOS.iterdir() if (p / "bootstrap").is_dir())
+READ_VERBS = ("Get", "List", "Describe")
+# Reads that do not start with a read verb: decrypting what the role may already read.
+READ_ACTIONS = {"kms:Decrypt"}
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def _role_arn(repo: Path, env: str, name: str) -> str:
+    tfvars = (repo / "environments" / f"{env}.tfvars").read_text()
+    account = re.search(r'^account_id\s*=\s*"(\d{12})"', tfvars, re.MULTILINE)
+    assert account, f"no account_id in {env}.tfvars"
+    return f"arn:aws:iam::{account[1]}:role/{name}"
+
+
+def _roles(repo: Path) -> dict[str, dict[str, Any]]:
+    """Role ARN -> {subjects, writes} from every environment's bootstrap policy file."""
+    roles: dict[str, dict[str, Any]] = {}
+    for path in sorted((repo / "bootstrap" / "policies").glob("*.json")):
+        data = json.loads(path.read_text())
+        for role in data["roles"].values():
+            roles[_role_arn(repo, data["environment"], role["name"])] = {
+                "name": role["name"],
+                "subjects": role["subjects"],
+                "writes": _writes(role["policy"]),
+            }
+    return roles
+
+
+def _writes(policy: dict[str, Any]) -> list[str]:
+    """Allowed actions that change something, except writing the state lock file."""
+    found = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if all(r.endswith(".tflock") for r in statement["Resource"]):
+            continue
+        found += [
+            a for a in statement["Action"] if a not in READ_ACTIONS and not a.split(":", 1)[1].startswith(READ_VERBS)
+        ]
+    return found
+
+
+def _protected(repo: Path) -> set[str]:
+    config = json.loads((repo / "scripts" / "github_protection.json").read_text())
+    return set(config["environments"])
+
+
+def _jobs(repo: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    jobs = []
+    for path in sorted((repo / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        jobs += [(path.name, job_id, job) for job_id, job in workflow["jobs"].items()]
+    return jobs
+
+
+def _resolved_roles(job: dict[str, Any]) -> dict[str, str]:
+    """Environment name -> role ARN, from the job's 'Resolve target environment' case statement."""
+    for step in job.get("steps", []):
+        if step.get("id") == "target":
+            pairs = re.findall(r"^\s*(\w+)\)\n\s*role_arn='([^']+)'", step["run"], re.MULTILINE)
+            return dict(pairs)
+    return {}
+
+
+def _environments(job: dict[str, Any], env_names: list[str]) -> list[tuple[str, str]]:
+    """(target environment, GitHub environment the job runs in) for each value its inputs may take."""
+    environment = job.get("environment")
+    if environment is None:
+        return []
+    name = environment if isinstance(environment, str) else environment["name"]
+    return [(env, EXPRESSION.sub(env, name)) for env in env_names]
+
+
+@pytest.fixture(params=REPO_DIRS, ids=lambda p: p.name)
+def repo(request: pytest.FixtureRequest) -> Path:
+    path: Path = request.param
+    return path
+
+
+def test_plan_roles_only_read_and_apply_roles_write(repo: Path) -> None:
+    for arn, role in _roles(repo).items():
+        if role["name"].rsplit("-", 2)[-2] == "plan":
+            assert role["writes"] == [], f"{arn} can write: {role['writes']}"
+        else:
+            assert role["writes"], f"{arn} cannot write anything"
+
+
+def test_write_roles_trust_only_protected_environments(repo: Path) -> None:
+    protected = _protected(repo)
+    owner_repo = json.loads((repo / "scripts" / "github_protection.json").read_text())["repository"]
+    for arn, role in _roles(repo).items():
+        for subject in role["subjects"]:
+            assert "*" not in subject and "?" not in subject, f"{arn} trusts a pattern: {subject}"
+            assert subject.startswith(f"repo:{owner_repo}:"), f"{arn} trusts another repo: {subject}"
+        if not role["writes"]:
+            continue
+        kinds = {s.split(":", 3)[2] for s in role["subjects"]}
+        assert kinds == {"environment"}, f"write role {arn} trusts non-environment subjects {role['subjects']}"
+        environments = {s.rsplit(":", 1)[1] for s in role["subjects"]}
+        assert environments <= protected, f"{arn} trusts unprotected environments {environments - protected}"
+
+
+def test_no_job_outside_a_protected_environment_gets_write_credentials(repo: Path) -> None:
+    roles = _roles(repo)
+    protected = _protected(repo)
+    owner_repo = json.loads((repo / "scripts" / "github_protection.json").read_text())["repository"]
+    env_names = sorted(p.stem for p in (repo / "environments").glob("*.tfvars"))
+    checked = 0
+    for workflow, job_id, job in _jobs(repo):
+        resolved = _resolved_roles(job)
+        where = f"{workflow}:{job_id}"
+        if not resolved:
+            continue
+        assert job.get("permissions", {}).get("id-token") == "write", f"{where} resolves a role without OIDC"
+        assert set(resolved.values()) <= set(roles), f"{where} names a role bootstrap/ does not create"
+        writes = {env: bool(roles[arn]["writes"]) for env, arn in resolved.items()}
+        runs_in = _environments(job, env_names)
+        if not runs_in:
+            # Its token says ref:... or pull_request: no write role trusts those (previous test), and
+            # it must not even name one.
+            assert not any(writes.values()), f"{where} has no environment but resolves a write role"
+            subject = f"repo:{owner_repo}:ref:refs/heads/main"
+            assert all(subject in roles[arn]["subjects"] for arn in resolved.values()), where
+            continue
+        for target, github_env in runs_in:
+            assert github_env in protected, f"{where} runs in {github_env}, which the script does not protect"
+            role = roles[resolved[target]]
+            subject = f"repo:{owner_repo}:environment:{github_env}"
+            assert subject in role["subjects"], f"{where} in {github_env} cannot assume {role['name']}"
+            checked += 1
+    # Apply in every environment and rollback in every environment at least.
+    assert checked >= 2 * len(env_names)
+
+
+def test_workflow_jobs_that_write_to_aws_wait_in_an_environment(repo: Path) -> None:
+    """The reverse direction: every job that resolves an apply role is one GitHub makes wait for approval."""
+    roles = _roles(repo)
+    for workflow, job_id, job in _jobs(repo):
+        resolved = _resolved_roles(job)
+        if any(roles[arn]["writes"] for arn in resolved.values()):
+            assert "environment" in job, f"{workflow}:{job_id}"
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            assert "environment-protection" in needs, f"{workflow}:{job_id} runs before the protection check"
+
+
+def test_role_policies_fit_the_iam_limit(repo: Path) -> None:
+    """IAM allows 10,240 characters of inline policy per role (whitespace not counted)."""
+    for path in (repo / "bootstrap" / "policies").glob("*.json"):
+        for role in json.loads(path.read_text())["roles"].values():
+            size = len(json.dumps(role["policy"], separators=(",", ":")))
+            assert size < 10240, f"{role['name']}: {size} characters"
+
+
+# Actions IAM cannot scope to a resource, each granted on "*" with the reason in generator/iam.py.
+UNSCOPED = {
+    "kms:ListAliases",
+    "backup:ListBackupPlans",
+    "backup:DescribeRegionSettings",
+    "backup:UpdateRegionSettings",
+    "backup-storage:MountCapsule",
+}
+# Granted on "*" only under a condition that pins the new resource's Environment and Component tags.
+TAG_CONDITIONED = {"kms:CreateKey", "kms:TagResource"}
+
+
+def test_policies_name_this_repos_resources_and_nothing_wider(repo: Path) -> None:
+    spec = yaml.safe_load((repo / ".copier-answers.yml").read_text())["spec"]
+    components = [c["name"] for c in spec["components"]]
+    for path in sorted((repo / "bootstrap" / "policies").glob("*.json")):
+        data = json.loads(path.read_text())
+        env = data["environment"]
+        for purpose, role in data["roles"].items():
+            statements = role["policy"]["Statement"]
+            resources = [r for s in statements for r in s["Resource"]]
+            for statement in statements:
+                if statement["Resource"] == ["*"]:
+                    unscoped = set(statement["Action"]) - UNSCOPED
+                    assert unscoped <= TAG_CONDITIONED, f"{role['name']}: {unscoped} on *"
+                    if unscoped:
+                        tags = statement["Condition"]["StringEquals"]
+                        assert tags["aws:RequestTag/Environment"] == env
+                        assert tags["aws:RequestTag/Component"] == components
+                for resource in statement["Resource"]:
+                    assert (":*:" not in resource and not resource.endswith(":*")) or "backup-plan:*" in resource
+            state = f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/*"
+            assert state in resources or f"{state[:-1]}*.tflock" in resources, role["name"]
+            if spec["repo"]["kind"] == "dynamodb":
+                for table in spec["tables"]:
+                    assert any(r.endswith(f":table/{table['name']}") for r in resources), (role["name"], table)
+            else:
+                for bucket in spec["buckets"]:
+                    assert f"arn:aws:s3:::{bucket['names'][env]}" in resources, (role["name"], bucket)
+            deny = [s for s in statements if s["Effect"] == "Deny"]
+            assert deny and deny[0]["Resource"] == [
+                f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/bootstrap/*"
+            ]
+            assert purpose in ("plan", "apply")
+
+
+def test_only_the_record_job_may_push_tags(repo: Path) -> None:
+    """Tag rulesets let GitHub Actions bypass them, so only one job's token may write contents."""
+    writers = []
+    for workflow, job_id, job in _jobs(repo):
+        if job.get("permissions", {}).get("contents") == "write":
+            writers.append(f"{workflow}:{job_id}")
+            if "uses" in job:  # a caller's ceiling for the reusable workflow's jobs
+                assert job["uses"].endswith("/terraform-component.yml"), f"{workflow}:{job_id}"
+    record = [w for w in writers if not w.startswith(("deploy.yml:", "promote.yml:"))]
+    assert record == ["terraform-component.yml:record"]
