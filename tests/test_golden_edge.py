@@ -14,15 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 
 from generator.definition import load_definition
 from generator.model import Model, build_model
-from tests.conftest import REPOS, ROOT
+from tests.conftest import EDGE, REPOS, ROOT
 from tests.support import tf
 
-EDGE = ROOT / "tests" / "golden" / "edge"
 EDGE_DEFINITION = EDGE / "definition"
 EDGE_REPOS = EDGE / "repos"
 EDGE_DOCS = EDGE / "docs"
@@ -85,14 +83,21 @@ def test_the_edge_definition_covers_every_case_it_is_for() -> None:
     assert [case for case, holds in EDGE_CASES.items() if not holds(model)] == []
 
 
+def _load_hcl(path: Path) -> dict[str, Any]:
+    """A Terraform file as parsed by checkov's HCL parser (installed with the security extra, as in CI)."""
+    from hcl2.api import load
+
+    with path.open() as handle:
+        return load(handle)
+
+
 def _attr(block: dict[str, Any], name: str) -> Any:
     """An attribute's value (this HCL parser wraps each in a one-element list), or None when absent."""
     return block[name][0] if name in block else None
 
 
 def _table_resource(component: str) -> dict[str, Any]:
-    with (DYNAMODB / "terraform" / component / "main.tf").open() as handle:
-        parsed = hcl2.load(handle)
+    parsed = _load_hcl(DYNAMODB / "terraform" / component / "main.tf")
     (table,) = [r["aws_dynamodb_table"]["this"] for r in parsed["resource"] if "aws_dynamodb_table" in r]
     resource: dict[str, Any] = table
     return resource
@@ -133,8 +138,8 @@ def test_each_edge_case_reaches_the_terraform() -> None:
 
 
 def test_backup_selection_leaves_out_tables_off_in_that_environment() -> None:
-    with (DYNAMODB / "terraform" / "backup" / "main.tf").open() as handle:
-        locals_ = {k: v for block in hcl2.load(handle)["locals"] for k, v in block.items()}
+    parsed = _load_hcl(DYNAMODB / "terraform" / "backup" / "main.tf")
+    locals_ = {k: v for block in parsed["locals"] for k, v in block.items()}
     selected = locals_["backed_up_tables"][0]
     model = _model()
     expected = {
@@ -171,3 +176,18 @@ def test_edge_root_validates(root: Path, tmp_path: Path, initialised: tuple[Path
     (copy / ".terraform").symlink_to(dot_terraform)
     result = tf.run(["validate"], copy, {"TF_CLI_CONFIG_FILE": str(cli_config)})
     assert "Success" in result.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect, not fixed here: the schema lets a table turn streams off (sessions) while sit/prod "
+    "replicate it to the DR region; AWS turns a stream on for a replica and refuses to turn it off, so that "
+    "root drifts on every plan and its next apply fails (hashicorp/terraform-provider-aws#43625). moto never "
+    "builds replicas, so e2e cannot show it. Fix: refuse streams off where dr_replication is on (validate), "
+    "or force streams on in replicated environments, then drop this mark.",
+)
+def test_tables_replicated_to_the_dr_region_keep_their_stream_on() -> None:
+    model = _model()
+    assert any(e.dr_replication for e in model.platform.environments)
+    for table in model.tables:
+        assert _attr(_table_resource(table.name), "stream_enabled") is not False, table.name

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import EDGE
 from tests.support.deploy import (
     NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_SELECTION,
@@ -28,7 +29,7 @@ from tests.support.moto import moto_server
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1] / "golden" / "edge" / "repos" / "2_1_bbws_dynamodb_schemas"
+REPO = EDGE / "repos" / "2_1_bbws_dynamodb_schemas"
 SPEC = read_spec(REPO)
 ENV = "dev"
 TABLES = {t["name"]: t for t in SPEC["tables"]}

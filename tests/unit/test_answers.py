@@ -14,7 +14,9 @@ import pytest
 from generator.answers import TEMPLATES_PURPOSE, dynamodb_spec, s3_spec
 from generator.definition import load_definition
 from generator.model import BACKUP_COMPONENT, Model, build_model
-from tests.test_golden_edge import EDGE_DEFINITION
+from tests.conftest import EDGE
+
+EDGE_DEFINITION = EDGE / "definition"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ import yaml
 
 from generator.definition import load_definition
 from generator.model import Model, Table, build_model, partition
-from tests.test_golden_edge import EDGE_DEFINITION
+from tests.conftest import EDGE
+
+EDGE_DEFINITION = EDGE / "definition"
 
 
 @pytest.fixture(scope="module")
