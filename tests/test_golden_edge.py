@@ -37,6 +37,12 @@ def _model() -> Model:
     return build_model(load_definition(EDGE_DEFINITION))
 
 
+def test_edge_record_uses_the_shipped_pins() -> None:
+    """The record must exercise the versions the shipped repos use (nox -s generate copies pins.yaml)."""
+    shipped = (ROOT / "definition" / "pins.yaml").read_bytes()
+    assert (EDGE_DEFINITION / "pins.yaml").read_bytes() == shipped, "run `nox -s generate` and commit"
+
+
 def test_committed_edge_output_matches_the_blueprints() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "generator", "generate", "--check", *EDGE_ARGS],
