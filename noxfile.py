@@ -32,9 +32,17 @@ def _lint(session: nox.Session, *args: str) -> None:
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *args)
 
 
+# The second golden record: an edge-case definition (no sort key, LSI, INCLUDE, TTL, streams and backup off,
+# a numeric sort key, a second bucket purpose) rendered into a committed tree of its own (tests/test_golden_edge.py).
+EDGE = "tests/golden/edge"
+EDGE_ARGS = ["--definition", f"{EDGE}/definition", "--output", f"{EDGE}/repos", "--docs", f"{EDGE}/docs"]
+
+
 def _check(session: nox.Session) -> None:
     session.run("bbws-gen", "validate")
     session.run("bbws-gen", "generate", "--check")
+    session.run("bbws-gen", "validate", "--definition", f"{EDGE}/definition")
+    session.run("bbws-gen", "generate", "--check", *EDGE_ARGS)
 
 
 _NPM_DONE: set[str] = set()
@@ -123,9 +131,15 @@ def ci(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Render both repos from the definition into repos/."""
+    """Render both repos from the definition into repos/, then the edge-case record into tests/golden/edge/."""
     _install(session)
     session.run("bbws-gen", "generate", *session.posargs)
+    if session.posargs:  # arguments aim generate elsewhere (or --check): leave the edge record alone
+        session.log(f"{EDGE} not regenerated (arguments given); `nox -s generate` alone renders it too")
+    else:
+        # The edge record runs on the shipped pins: a bump (Renovate ignores tests/) reaches it here.
+        shutil.copyfile("definition/pins.yaml", f"{EDGE}/definition/pins.yaml")
+        session.run("bbws-gen", "generate", *EDGE_ARGS)
 
 
 @nox.session(python=PYTHON)

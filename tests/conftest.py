@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFINITION = ROOT / "definition"
 REPOS = ROOT / "repos"
 DOCS = ROOT / "docs"
+# The second golden record (tests/test_golden_edge.py): an edge-case definition and its committed output.
+EDGE = ROOT / "tests" / "golden" / "edge"
 
 
 @pytest.fixture
