@@ -63,6 +63,8 @@ def _table(table: Table) -> dict[str, Any]:
         "attributes": list(table.document.get("attributes", [])),
         "ttl_attribute": table.ttl_attribute,
         "stream_view_type": table.stream_view_type,
+        # Where the environment replicates, the stream global tables need (None: the same as everywhere).
+        "replica_stream_view_type": table.replica_stream_view_type if table.stream_differs_with_replica else None,
         "pitr": table.pitr,
         "backup": dict(table.backup),
         "tags": dict(table.tags),

@@ -57,6 +57,9 @@ class Index:
     access_pattern: str
 
 
+REPLICA_STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+
+
 @dataclass(frozen=True)
 class Table:
     """One DynamoDB table, with its validated table file as the contract Lambdas read."""
@@ -74,6 +77,18 @@ class Table:
     tags: Mapping[str, str]
     kms_aliases: Mapping[str, str]
     document: Mapping[str, Any]
+
+    @property
+    def replica_stream_view_type(self) -> str:
+        """The stream where the table has a DR replica: DynamoDB global tables need NEW_AND_OLD_IMAGES and
+        turn the stream on themselves when a replica is added (terraform-provider-aws#43625), whatever
+        the table file says for its unreplicated environments."""
+        return REPLICA_STREAM_VIEW_TYPE
+
+    @property
+    def stream_differs_with_replica(self) -> bool:
+        """True when the table file's stream setting is not what a replicated environment must use."""
+        return self.stream_view_type != REPLICA_STREAM_VIEW_TYPE
 
     @property
     def key_attributes(self) -> tuple[Key, ...]:

@@ -7,6 +7,7 @@ is committed like repos/ and docs/, checked for drift, and every Terraform root 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -117,8 +118,7 @@ def test_each_edge_case_reaches_the_terraform() -> None:
         assert _attr(resource, "range_key") == (table.sort_key.name if table.sort_key else None)
         attributes = {_attr(a, "name"): _attr(a, "type") for a in resource["attribute"]}
         assert attributes == {k.name: k.type for k in table.key_attributes}, "only key attributes are declared"
-        assert _attr(resource, "stream_enabled") is (table.stream_view_type is not None)
-        assert _attr(resource, "stream_view_type") == table.stream_view_type
+        # Streams depend on the environment: terraform evaluates them in the DR-stream test below.
         ttl = [(_attr(b, "attribute_name"), _attr(b, "enabled")) for b in resource.get("ttl", [])]
         assert ttl == ([(table.ttl_attribute, True)] if table.ttl_attribute else [])
         assert [_attr(b, "enabled") for b in resource["point_in_time_recovery"]] == [table.pitr]
@@ -184,16 +184,44 @@ def test_edge_root_validates(root: Path, tmp_path: Path, initialised: tuple[Path
     assert "Success" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, not fixed here: the schema lets a table turn streams off (sessions) while sit/prod "
-    "replicate it to the DR region; AWS turns a stream on for a replica and refuses to turn it off, so that "
-    "root drifts on every plan and its next apply fails (hashicorp/terraform-provider-aws#43625). moto never "
-    "builds replicas, so e2e cannot show it. Fix: refuse streams off where dr_replication is on (validate), "
-    "or force streams on in replicated environments, then drop this mark.",
-)
-def test_tables_replicated_to_the_dr_region_keep_their_stream_on() -> None:
+def _stream_settings(component: str, tmp_path: Path, dr_replication: bool) -> tuple[bool, str | None]:
+    """The table's stream_enabled and stream_view_type as terraform evaluates the rendered expressions
+    for an environment that does (or does not) replicate to the DR region."""
+    text = (DYNAMODB / "terraform" / component / "main.tf").read_text(encoding="utf-8")
+    table = text[text.index('resource "aws_dynamodb_table" "this"') :]
+    found = {}
+    for name in ("stream_enabled", "stream_view_type"):
+        line = next((ln for ln in table.splitlines() if ln.strip().startswith(f"{name} ")), f"{name} = null")
+        found[name] = line.split("=", 1)[1].strip()
+    root = tmp_path / f"{component}-{dr_replication}"
+    root.mkdir()
+    (root / "main.tf").write_text('variable "dr_replication" {\n  type = bool\n}\n', encoding="utf-8")
+    result = subprocess.run(
+        [tf.binary(), "console", f"-var=dr_replication={str(dr_replication).lower()}"],
+        input="jsonencode([" + found["stream_enabled"] + ", " + found["stream_view_type"] + "])\n",
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    enabled, view = json.loads(json.loads(result.stdout))
+    return enabled, view
+
+
+@pytest.mark.parametrize("component", ["sessions", "readings"])
+def test_tables_replicated_to_the_dr_region_keep_a_global_tables_stream(component: str, tmp_path: Path) -> None:
+    """Global tables need a NEW_AND_OLD_IMAGES stream and AWS turns it on when a replica is added
+    (terraform-provider-aws#43625): in a replicating environment the table has exactly that, whatever its
+    file says (sessions: streams off; readings: KEYS_ONLY); elsewhere the file's setting holds."""
     model = _model()
     assert any(e.dr_replication for e in model.platform.environments)
-    for table in model.tables:
-        assert _attr(_table_resource(table.name), "stream_enabled") is not False, table.name
+    table = next(t for t in model.tables if t.name == component)
+    assert table.stream_view_type != "NEW_AND_OLD_IMAGES", "the record must keep a table whose file differs"
+    assert _stream_settings(component, tmp_path, dr_replication=True) == (True, "NEW_AND_OLD_IMAGES")
+    assert _stream_settings(component, tmp_path, dr_replication=False) == (
+        table.stream_view_type is not None,
+        table.stream_view_type,
+    )

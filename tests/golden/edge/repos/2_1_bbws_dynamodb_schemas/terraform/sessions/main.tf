@@ -76,12 +76,15 @@ resource "aws_kms_key" "replica" {
   policy                  = data.aws_iam_policy_document.kms.json
 }
 
+# Global tables need a NEW_AND_OLD_IMAGES stream: where this environment replicates to the DR region the
+# stream is on with that view, whatever the table file says for the others (terraform-provider-aws#43625).
 resource "aws_dynamodb_table" "this" {
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "sessionId"
   deletion_protection_enabled = var.deletion_protection
-  stream_enabled              = false
+  stream_enabled              = var.dr_replication
+  stream_view_type            = var.dr_replication ? "NEW_AND_OLD_IMAGES" : null
 
   attribute {
     name = "sessionId"
