@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.iam import role_policy
+from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
+from generator.iam import consumer_tables_policy, consumer_templates_policy, role_policy
 from generator.model import (
-    BACKUP_COMPONENT,
     DYNAMODB_REPO,
     GITHUB_OIDC_AUDIENCE,
     GITHUB_OIDC_HOST,
@@ -27,7 +27,6 @@ from generator.model import (
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
-TEMPLATES_PURPOSE = "templates"
 
 # Node.js for the S3 repo's html-validate (tools/email); html-validate 9 supports 18.19 and later.
 NODE_VERSION = "20"
@@ -203,6 +202,14 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["codeowners"] = _codeowners(
         model, "dynamodb", {**paths, BACKUP_COMPONENT: [f"/terraform/{BACKUP_COMPONENT}/"]}
     )
+    for env in spec["environments"]:
+        # The tables AWS Backup selects there (a table file may opt out of an environment), and the
+        # pipeline's roles the vault policy keeps from deleting recovery points.
+        env["backup"]["tables"] = [t.name for t in model.tables if t.backup[env["name"]]]
+        roles = spec["github"]["roles"][env["name"]]
+        env["backup"]["protected_roles"] = [roles["plan"]["arn"], roles["apply"]["arn"]]
+    # What a Lambda's role needs to use the tables, per environment (README and LLD print it).
+    spec["consumer_policy"] = {e.name: consumer_tables_policy(model, e) for e in model.platform.environments}
     spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 
@@ -280,6 +287,7 @@ def s3_spec(model: Model) -> Answers:
         for b in model.buckets
     }
     spec["codeowners"] = _codeowners(model, "s3", paths)
+    spec["consumer_policy"] = {e.name: consumer_templates_policy(model, e) for e in model.platform.environments}
     spec["github"]["required_status_checks"] = _required_checks(spec)
     return spec
 

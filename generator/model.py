@@ -16,7 +16,6 @@ from generator.pins import Pins
 
 DYNAMODB_REPO = "2_1_bbws_dynamodb_schemas"
 S3_REPO = "2_1_bbws_s3_schemas"
-BACKUP_COMPONENT = "backup"
 REPO_KINDS = {"dynamodb": DYNAMODB_REPO, "s3": S3_REPO}
 
 # GitHub's OIDC issuer: the audience AWS's configure-aws-credentials action asks for, and the

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.definition import names, safe_read
+from generator.definition.names import TEMPLATES_PURPOSE
 from generator.errors import DefinitionError, Finding
 from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
 from generator.shipped import validate_templates
@@ -187,7 +188,7 @@ def _templates(root: Path, problems: list[Finding]) -> Mapping[str, Any]:
 
 def _cross_file(platform: Document, tables: list[Document], problems: list[Finding]) -> None:
     envs = list(platform.data["environments"])
-    if "templates" not in platform.data["buckets"]:
+    if TEMPLATES_PURPOSE not in platform.data["buckets"]:
         problems.append(
             platform.finding(
                 ["buckets"],

@@ -17,6 +17,11 @@ from typing import Any
 
 from generator.shipped.validate_schemas import Document, Finding
 
+# The component names the generator itself gives: the AWS Backup root of the DynamoDB repo, and the bucket
+# purpose that holds the email templates (the S3 repo uploads them there).
+BACKUP_COMPONENT = "backup"
+TEMPLATES_PURPOSE = "templates"
+
 TABLE_NAME = re.compile(r"[a-z][a-z0-9_-]{2,62}")
 PURPOSE = re.compile(r"[a-z][a-z0-9-]{2,62}")
 # Attribute names reach HCL strings, Mermaid diagrams and Markdown code spans.
@@ -25,7 +30,7 @@ ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,254}")
 # Names that already mean something in a generated repo, in git, to tools or to YAML 1.1 readers.
 RESERVED = frozenset(
     {
-        "backup",  # the AWS Backup component of the DynamoDB repo
+        BACKUP_COMPONENT,
         "bootstrap", "terraform", "copier", "tfplan", "tfstate", "schemas", "scripts", "docs",
         "environments", "modules", "shared", "workflows", "github", "head", "main", "lock",
         "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
@@ -47,7 +52,7 @@ _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 def table_name_problem(name: str) -> tuple[str, str] | None:
     """(message, hint) when ``name`` cannot be a table name, else None."""
-    if name == "backup":
+    if name == BACKUP_COMPONENT:
         return (
             "'backup' is reserved: it is the AWS Backup component of the DynamoDB repo",
             "name the table after its domain, e.g. backups_log",

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from generator.answers import TEMPLATES_PURPOSE, dynamodb_spec, s3_spec
+from generator.answers import dynamodb_spec, s3_spec
 from generator.definition import load_definition
-from generator.model import BACKUP_COMPONENT, Model, build_model
+from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
+from generator.model import Model, build_model
 from tests.conftest import EDGE
 
 EDGE_DEFINITION = EDGE / "definition"
