@@ -301,7 +301,7 @@ def _github(platform: Document, envs: list[str], problems: list[Finding]) -> Non
                 ["github", "reviewers"],
                 f"{count} reviewers: an approval environment needs at least 1"
                 f" and GitHub allows at most {MAX_REVIEWERS}",
-                "list 1 to 6 GitHub logins under users and team slugs under teams",
+                f"list 1 to {MAX_REVIEWERS} GitHub logins under users and team slugs under teams",
             )
         )
     for kind, repository in github["repositories"].items():
