@@ -7,12 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from generator.definition import load_definition
-from generator.errors import DefinitionError, DriftError, GenerateError, UsageError
-from generator.model import build_model
+from generator import api
+from generator.errors import EXIT_OK, BbwsGenError, DefinitionError, DriftError, UsageError
 from generator.project import find_project, resolve
-
-EXIT_OK, EXIT_DEFECT, EXIT_INVALID = 0, 1, 2
 
 
 def _common() -> argparse.ArgumentParser:
@@ -71,11 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _usage(error: UsageError) -> int:
+def _error(error: BbwsGenError) -> int:
+    """Print an error and its details; return the exit code its class carries."""
     print(f"error: {error}", file=sys.stderr)
     for detail in error.details:
         print(f"  {detail}", file=sys.stderr)
-    return EXIT_INVALID
+    return error.exit_code
+
+
+def _usage(error: UsageError) -> int:
+    return _error(error)
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _locate(args: argparse.Namespace) -> Path | None:
@@ -155,24 +162,15 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(f"bbws-gen: {message}", file=sys.stderr)
 
     try:
-        report(f"validating the definition in {args.definition}")
-        raw = load_definition(args.definition)
-        for note in raw.notes:
-            print(f"warning: {note}", file=sys.stderr)
-        model = build_model(raw)
         if args.command == "validate":
-            print(f"definition {args.definition} is valid ({len(model.tables)} tables)")
+            valid = api.validate(args.definition)
+            _print_notes(valid.notes)
+            print(f"definition {args.definition} is valid ({len(valid.model.tables)} tables)")
             return EXIT_OK
-        from generator.render import generate  # copier is heavy; validate does not need it
-
-        changes = generate(
-            model, args.output, args.docs, check=args.check, report=report, root=root, definition=args.definition
-        )
-    except UsageError as error:
-        return _usage(error)
+        changes = api.generate(args.definition, args.output, args.docs, check=args.check, root=root, report=report)
     except DefinitionError as error:
         _print_problems(error)
-        return EXIT_INVALID
+        return error.exit_code
     except DriftError as error:
         for change in error.changes:
             print(change)
@@ -183,18 +181,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         if any(change.endswith("(conflict)") for change in error.changes):
             print("A (conflict) file is yours, at a path generate now writes: move it away first.", file=sys.stderr)
-        return EXIT_DEFECT
-    except GenerateError as error:
-        print(f"error: {error}", file=sys.stderr)
-        for detail in error.details:
-            print(f"  {detail}", file=sys.stderr)
-        return EXIT_DEFECT
+        return error.exit_code
+    except BbwsGenError as error:
+        return _error(error)
+    _print_notes(changes.notes)
     if args.check:
         print("generated output is up to date")
     else:
-        for change in changes:
+        for change in changes.lines:
             print(change)
-        print(f"generated into {args.output} and {args.docs} ({len(changes)} file(s) changed)")
+        print(f"generated into {args.output} and {args.docs} ({len(changes.lines)} file(s) changed)")
     return EXIT_OK
 
 

@@ -1,0 +1,72 @@
+"""The library: what the CLI, onboarding, bench, preview and the tests call. It never prints.
+
+Two verbs: :func:`validate` reads a definition folder into the frozen :class:`~generator.model.Model`;
+:func:`generate` renders it into the output and docs folders (or, with ``check``, only compares). Both
+raise :class:`~generator.errors.BbwsGenError` subclasses, whose class says the exit code; the CLI is the
+only place that turns them into messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model pulls in the loader and jsonschema: imported when a verb runs, not before
+    from generator.model import Model
+
+Report = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A valid definition: its model, and warnings that did not stop it (e.g. editor backup files)."""
+
+    model: Model
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What :func:`generate` did: one line per file ("<tree>/<path> (<status>)"), empty when the output
+    was already up to date, plus the definition's warnings."""
+
+    lines: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+def validate(definition: Path) -> Validated:
+    """Load and check ``definition``; raises :class:`~generator.errors.DefinitionError` listing every problem."""
+    from generator.definition import load_definition
+    from generator.model import build_model
+
+    raw = load_definition(definition)
+    return Validated(build_model(raw), raw.notes)
+
+
+def generate(
+    definition: Path,
+    output: Path,
+    docs: Path,
+    *,
+    check: bool = False,
+    root: Path | None = None,
+    report: Report = _quiet,
+) -> Changes:
+    """Render ``definition`` with the blueprints of project ``root`` (default: the one the current directory
+    is in) into ``output`` (the two repos) and ``docs``.
+
+    With ``check``, write nothing and raise :class:`~generator.errors.DriftError` listing each differing file.
+    Only files the trees' manifests list are replaced or deleted; a failed run leaves the output as it was.
+    """
+    report(f"validating the definition in {definition}")
+    valid = validate(definition)
+    from generator.render import generate as render  # copier is heavy: imported only when rendering
+
+    lines = render(valid.model, output, docs, check=check, report=report, root=root, definition=definition)
+    return Changes(tuple(lines), valid.notes)
