@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from generator.checks import validate_templates
 from generator.cli import run
-from generator.shipped import validate_templates
 
 
 def _root() -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from generator.shipped.validate_schemas import Finding
+from generator.locations import Finding
 
 __all__ = [
     "EXIT_ABORTED",

@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from generator.checks import KEY_TYPES, load_json, validate_documents
 from generator.hcl_reader import Block, Expression, HclError, Value, parse, terraform_files
-from generator.shipped.validate_schemas import KEY_TYPES, Document, Finding, load_json, validate_documents
+from generator.locations import Document, Finding
 
 SCHEMA_NAME = "table.schema.json"
 

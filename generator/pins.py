@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.shipped.validate_schemas import Document, Finding
+from generator.locations import Document, Finding
 
 PINS_FILE = "pins.yaml"
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"

@@ -15,18 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from generator.checks import schema_findings, table_files, template_findings, validate_documents
 from generator.definition import names, safe_read
 from generator.definition.names import TEMPLATES_PURPOSE
-from generator.errors import DefinitionError, Finding
+from generator.errors import DefinitionError
+from generator.locations import Document, Finding, pointer_of
 from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
-from generator.shipped import validate_templates
-from generator.shipped.validate_schemas import (
-    Document,
-    pointer_of,
-    schema_findings,
-    table_files,
-    validate_documents,
-)
 
 PLATFORM_FILE = "platform.yaml"
 TABLES_DIR = "tables"
@@ -172,18 +166,9 @@ def _templates(root: Path, problems: list[Finding]) -> Mapping[str, Any]:
     if unsafe:
         problems.extend(unsafe)
         return {}
-    try:
-        found = validate_templates.validate(directory)
-        catalog, _ = validate_templates.load_catalog(directory)
-    except validate_templates.UsageError as exc:
-        problems.append(Finding(str(directory), 0, "", str(exc), "restore the templates folder with its catalog.yaml"))
-        return {}
-    for finding in found:
-        # The validator names files relative to the folder's parent; name them as the user passed them.
-        file = str(directory.parent / finding.file) if directory.is_absolute() else finding.file
-        message, _, hint = finding.message.partition("; ")
-        problems.append(Finding(file, finding.line, "", message, hint))
-    return catalog if isinstance(catalog, Mapping) else {}
+    found, catalog = template_findings(directory)
+    problems.extend(found)
+    return catalog
 
 
 def _cross_file(platform: Document, tables: list[Document], problems: list[Finding]) -> None:

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from generator.shipped.validate_schemas import Document, Finding
+from generator.locations import Document, Finding
 
 # The component names the generator itself gives: the AWS Backup root of the DynamoDB repo, and the bucket
 # purpose that holds the email templates (the S3 repo uploads them there).

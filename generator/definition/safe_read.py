@@ -27,7 +27,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from generator.shipped.validate_schemas import Document, Finding, LineIndex, pointer_of
+from generator.locations import Document, Finding, LineIndex, pointer_of
 
 # A table file is ~10 KB and a template a few; these leave ample room and stop a 50 MB description.
 MAX_FILE_BYTES = 1024 * 1024
