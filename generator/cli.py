@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator import api
-from generator.errors import EXIT_OK, BbwsGenError, DefinitionError, DriftError, UsageError
+from generator.errors import EXIT_DEFECT, EXIT_INVALID, EXIT_OK, BbwsGenError, DefinitionError, DriftError, UsageError
 from generator.project import find_project, resolve
 
 
@@ -65,7 +65,23 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--output", type=Path, help="folder that holds the repos (default: <project>/repos)")
     update.add_argument("--vcs-ref", help="the release to take (default: the newest v* tag)")
     update.add_argument("--trust", action="store_true", help="allow the release's migrations to run")
+    _preview_parser(sub.add_parser("preview", help="render each email template to HTML and PNG", parents=[common]))
     return parser
+
+
+def _preview_parser(preview: argparse.ArgumentParser) -> None:
+    from os import cpu_count
+
+    preview.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
+    preview.add_argument(
+        "--output", dest="previews", type=Path, help="where the previews go (default: <project>/build/previews)"
+    )
+    preview.add_argument("--only", action="append", metavar="KEY", help="only this template key (repeatable)")
+    preview.add_argument("--no-png", action="store_true", help="HTML and text only, no Chromium")
+    preview.add_argument("--require-png", action="store_true", help="fail (exit 2) when no Chromium is found")
+    preview.add_argument("--chromium", help="Chromium executable (default: $BBWS_CHROMIUM, then PATH)")
+    preview.add_argument("--allow-network", action="store_true", help="let Chromium load remote images")
+    preview.add_argument("--jobs", type=int, default=min(4, cpu_count() or 1), help="screenshots in parallel")
 
 
 def _error(error: BbwsGenError) -> int:
@@ -94,7 +110,14 @@ def _locate(args: argparse.Namespace) -> Path | None:
         if getattr(args, "project", None) is not None or not _standalone(args):
             raise
         root = None
-    for name, default in (("definition", "definition"), ("output", "repos"), ("docs", "docs"), ("into", "build/split")):
+    defaults = (
+        ("definition", "definition"),
+        ("output", "repos"),
+        ("docs", "docs"),
+        ("into", "build/split"),
+        ("previews", "build/previews"),
+    )
+    for name, default in defaults:
         value = getattr(args, name, None)
         if root is not None and hasattr(args, name):
             setattr(args, name, resolve(root, value, default))
@@ -105,15 +128,18 @@ def _locate(args: argparse.Namespace) -> Path | None:
 
 def _standalone(args: argparse.Namespace) -> bool:
     """True when the command has every folder it needs without a project (generate always needs its
-    blueprints): validate or onboard --no-generate with --definition, split with --output and --into."""
+    blueprints): validate or onboard --no-generate with --definition, split with --output and --into,
+    preview with --definition and --output."""
     if args.command == "validate" or (args.command == "onboard" and args.no_generate):
         return args.definition is not None
+    if args.command == "preview":
+        return args.definition is not None and args.previews is not None
     return args.command == "split" and args.output is not None and args.into is not None
 
 
 def _update(args: argparse.Namespace) -> int:
     """``update`` runs in a project (all its repos) or inside a split-out repo, which is no project."""
-    from generator.update import update
+    from generator.update import UpdateBlocked, apply_update, plan_updates
 
     output = args.output
     if output is None and not args.repos:
@@ -122,7 +148,93 @@ def _update(args: argparse.Namespace) -> int:
         except UsageError as error:
             if getattr(args, "project", None) is not None:
                 return _usage(error)
-    return update(output, args.repos, args.vcs_ref, trust=args.trust)
+    try:
+        plans = plan_updates(output, args.repos, args.vcs_ref)
+    except UpdateBlocked as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"\n{error}", file=sys.stderr)
+        return error.exit_code
+    except BbwsGenError as error:
+        return _error(error)
+    code = EXIT_OK
+    for plan in plans:
+        outcome = apply_update(plan, args.trust)
+        code = max(code, EXIT_DEFECT if outcome.status in ("failed", "conflicts") else EXIT_OK)
+        repo, current, target = plan.repo, plan.current, plan.target
+        if outcome.status == "current":
+            print(f"{repo}: already at {current}")
+        elif outcome.status == "failed":
+            print(f"{repo}: copier update to {target} failed (exit {outcome.copier_exit}):", file=sys.stderr)
+            print("  " + "\n  ".join(outcome.output_tail), file=sys.stderr)
+            if outcome.needs_trust:
+                print("  the release runs migrations: read them, then run again with --trust", file=sys.stderr)
+        elif outcome.status == "conflicts":
+            print(f"{repo}: updated {current} -> {target} with {len(outcome.conflicts)} conflict(s):")
+            for name in outcome.conflicts:
+                print(f"  {name}")
+            print(
+                "  resolve the <<<<<<< markers (or .rej files), `git add` each file, then commit; "
+                "do not `git commit -a` before resolving",
+            )
+        else:
+            print(f"{repo}: updated {current} -> {target} (review with git status, then commit)")
+    return code
+
+
+def _lint(files: Sequence[Path], terraform: Path | None, quiet: bool) -> int:
+    """Print every problem lint found; exit 0 clean, 1 defects, 2 unreadable input."""
+    from generator.lint import LintUsageError, lint
+
+    try:
+        result = lint(files, terraform)
+    except LintUsageError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return error.exit_code
+    for finding in [*result.unreadable, *result.findings]:
+        print(finding)
+    if not quiet:
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+    if result.unreadable:
+        print(f"\n{len(result.unreadable)} file(s) could not be read", file=sys.stderr)
+        return EXIT_INVALID
+    if result.findings:
+        print(f"\n{len(result.findings)} defect(s) in {len(files)} file(s)", file=sys.stderr)
+        return EXIT_DEFECT
+    if not quiet:
+        print(f"{len(files)} file(s) clean" + (f", GSIs agree with {terraform}" if terraform else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _split(args: argparse.Namespace) -> int:
+    from generator.split import split
+
+    url = split(args.output, args.into, args.remote, report=print)
+    print(f"copier update in each split repo takes blueprint releases from {url}")
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from generator.preview import preview
+
+    made = preview(
+        args.definition,
+        args.previews,
+        only=args.only,
+        png=not args.no_png,
+        require_png=args.require_png,
+        chromium=args.chromium,
+        allow_network=args.allow_network,
+        jobs=args.jobs,
+    )
+    if made.png_skipped:
+        print(f"preview: {made.png_skipped}", file=sys.stderr)
+    for failure in made.failures:
+        print(f"preview: {failure}", file=sys.stderr)
+    print(f"preview: {len(made.previews)} template(s), {made.screenshots} screenshot(s); open {made.index}")
+    return EXIT_DEFECT if made.failures else EXIT_OK
 
 
 def _print_problems(error: DefinitionError) -> None:
@@ -141,9 +253,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "update":
         return _update(args)
     if args.command == "lint":
-        from generator.lint import run_lint
-
-        return run_lint(args.files, args.terraform, quiet=quiet)
+        return _lint(args.files, args.terraform, quiet)
     try:
         root = _locate(args)
     except UsageError as error:
@@ -152,16 +262,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         from generator.onboard import onboard
 
         return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
-    if args.command == "split":
-        from generator.split import split
-
-        return split(args.output, args.into, args.remote)
 
     def report(message: str) -> None:
         if not quiet:
             print(f"bbws-gen: {message}", file=sys.stderr)
 
     try:
+        if args.command == "split":
+            return _split(args)
+        if args.command == "preview":
+            return _preview(args)
         if args.command == "validate":
             valid = api.validate(args.definition)
             _print_notes(valid.notes)

@@ -15,13 +15,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.errors import EXIT_INVALID, BbwsGenError
+
 PUNCTUATION = "{}[]()=,"
 _HEREDOC = re.compile(r"<<-?[A-Za-z_]")
 OPENERS, CLOSERS = "([{", ")]}"
 
 
-class HclError(Exception):
-    """The file is not HCL this reader understands (carries file and line)."""
+class HclError(BbwsGenError):
+    """The file is not HCL this reader understands (carries file and line; exit code 2)."""
+
+    exit_code = EXIT_INVALID
 
     def __init__(self, file: str, line: int, message: str) -> None:
         self.file, self.line = file, line

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,14 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from generator.checks import KEY_TYPES, load_json, validate_documents
+from generator.errors import EXIT_INVALID, BbwsGenError
 from generator.hcl_reader import Block, Expression, HclError, Value, parse, terraform_files
 from generator.locations import Document, Finding
 
 SCHEMA_NAME = "table.schema.json"
 
 
-class LintUsageError(Exception):
+class LintUsageError(BbwsGenError):
     """A file or folder lint was given cannot be read (exit code 2); carries every such problem."""
+
+    exit_code = EXIT_INVALID
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
@@ -256,27 +258,3 @@ def lint(files: Sequence[Path], terraform: Path | None = None, schema: Mapping[s
             result.notes.extend(notes)
     result.findings.sort()
     return result
-
-
-def run_lint(files: Sequence[Path], terraform: Path | None, quiet: bool = False) -> int:
-    """The CLI edge of lint: print every problem; exit 0 clean, 1 defects, 2 unreadable input."""
-    try:
-        result = lint(files, terraform)
-    except LintUsageError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
-    for finding in [*result.unreadable, *result.findings]:
-        print(finding)
-    if not quiet:
-        for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-    if result.unreadable:
-        print(f"\n{len(result.unreadable)} file(s) could not be read", file=sys.stderr)
-        return 2
-    if result.findings:
-        print(f"\n{len(result.findings)} defect(s) in {len(files)} file(s)", file=sys.stderr)
-        return 1
-    if not quiet:
-        print(f"{len(files)} file(s) clean" + (f", GSIs agree with {terraform}" if terraform else ""), file=sys.stderr)
-    return 0

@@ -19,14 +19,17 @@ from pathlib import Path
 
 import yaml
 
+from generator.errors import EXIT_INVALID, EXIT_OK, BbwsGenError
 from generator.pins import PINS_FILE
 
 PLATFORMS = ("linux_amd64",)  # GitHub's Ubuntu runners; see the repos' READMEs for laptops
 _HASH = re.compile(r'"((?:h1|zh):[A-Za-z0-9+/=]+)"')
 
 
-class RelockError(Exception):
-    """terraform could not lock the provider, or pins.yaml has no such provider."""
+class RelockError(BbwsGenError):
+    """terraform could not lock the provider, or pins.yaml has no such provider (exit code 2)."""
+
+    exit_code = EXIT_INVALID
 
 
 def provider_hashes(source: str, version: str, mirror: Path | None = None) -> list[str]:
@@ -88,9 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         changed = relock(args.pins, args.fs_mirror)
     except (RelockError, OSError) as exc:
         print(f"relock: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INVALID
     print("\n".join(changed) if changed else f"{args.pins}: hashes already match the pinned versions")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -19,17 +19,17 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from generator.errors import EXIT_INVALID, BbwsGenError
+
 __all__ = ["SplitError", "copier_url", "split"]
 
 ANSWERS = ".copier-answers.yml"
-EXIT_OK, EXIT_INVALID = 0, 2
 SPLIT_REF = "refs/bbws-gen/split"  # temporary ref in the monorepo, removed after each fetch
 IDENTITY = ("bbws-gen", "bbws-gen@users.noreply.github.com")
 # .github/workflows/publish-splits.yml recognises an earlier publish by this subject: keep them in step.
@@ -40,8 +40,10 @@ _COPIER_GIT_PREFIXES = ("git@", "git://", "git+", "https://github.com/", "https:
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
-class SplitError(Exception):
+class SplitError(BbwsGenError):
     """A split cannot go ahead; the message says what is wrong and how to fix it (exit code 2)."""
+
+    exit_code = EXIT_INVALID
 
 
 @dataclass(frozen=True)
@@ -229,29 +231,29 @@ def _split_one(top: Path, repo: Repo, target: Path, url: str, tags: Sequence[str
     return count
 
 
-def split(output: Path, into: Path, remote: str | None) -> int:
-    """Split every generated repo under ``output`` into ``into/<repo>``; return the exit code.
+def _quiet(message: str) -> None:
+    """The default reporter: says nothing."""
 
-    ``remote`` is the monorepo URL the split repos' ``copier update`` uses (default: the monorepo's
-    ``origin``). Exit 0 on success, 2 with a message on stderr when the split cannot go ahead (not a
-    git checkout, uncommitted or untracked repo folders, no remote, ...).
+
+def split(output: Path, into: Path, remote: str | None, report: Callable[[str], None] = _quiet) -> str:
+    """Split every generated repo under ``output`` into ``into/<repo>``; return the URL the split repos'
+    ``copier update`` takes blueprint releases from.
+
+    ``remote`` is that monorepo URL (default: the monorepo's ``origin``). ``report`` gets one line per repo
+    as it is split. Raises :class:`SplitError` when the split cannot go ahead (not a git checkout,
+    uncommitted or untracked repo folders, no remote, ...).
     """
-    try:
-        output = output.resolve()
-        top = _toplevel(output)
-        url = copier_url(remote if remote is not None else _default_remote(top))
-        _point_answers('_src_path: x\ntemplate_source: "x"\n', url, Path(ANSWERS))  # a URL YAML can hold?
-        repos = _find_repos(output, top)
-        into = into.resolve()
-        _check_committed(top, output, repos)
-        _check_into(into, output, repos)
-        tags = [tag for tag in _git(top, "tag", "--list", "--points-at", "HEAD", "v*").splitlines() if tag]
-        for repo in repos:
-            count = _split_one(top, repo, into / repo.name, url, tags)
-            tagged = f", tagged {' '.join(tags)}" if tags else ""
-            print(f"split {repo.prefix} -> {into / repo.name} ({count} commits{tagged})")
-    except SplitError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    print(f"copier update in each split repo takes blueprint releases from {url}")
-    return EXIT_OK
+    output = output.resolve()
+    top = _toplevel(output)
+    url = copier_url(remote if remote is not None else _default_remote(top))
+    _point_answers('_src_path: x\ntemplate_source: "x"\n', url, Path(ANSWERS))  # a URL YAML can hold?
+    repos = _find_repos(output, top)
+    into = into.resolve()
+    _check_committed(top, output, repos)
+    _check_into(into, output, repos)
+    tags = [tag for tag in _git(top, "tag", "--list", "--points-at", "HEAD", "v*").splitlines() if tag]
+    for repo in repos:
+        count = _split_one(top, repo, into / repo.name, url, tags)
+        tagged = f", tagged {' '.join(tags)}" if tags else ""
+        report(f"split {repo.prefix} -> {into / repo.name} ({count} commits{tagged})")
+    return url

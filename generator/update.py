@@ -21,10 +21,9 @@ from pathlib import Path
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from generator.errors import UsageError
+from generator.errors import EXIT_INVALID, BbwsGenError, UsageError
 
 ANSWERS = ".copier-answers.yml"
-EXIT_OK, EXIT_CONFLICT, EXIT_INVALID = 0, 1, 2
 _MARKER = re.compile(rb"^(<{7} |>{7} )", re.MULTILINE)
 
 
@@ -37,6 +36,30 @@ class Plan:
     current: str
     target: str
     blueprint: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What updating one repo did: ``status`` is "current" (already at the target), "updated", "conflicts"
+    (updated, ``conflicts`` left to resolve) or "failed" (copier exited ``copier_exit``; the last lines of its
+    output, and whether the release wants ``--trust`` for its migrations)."""
+
+    plan: Plan
+    status: str
+    conflicts: tuple[str, ...] = ()
+    copier_exit: int = 0
+    output_tail: tuple[str, ...] = ()
+    needs_trust: bool = False
+
+
+class UpdateBlocked(BbwsGenError):
+    """A repo failed its preflight check: ``problems`` says each, with its fix; nothing ran (exit code 2)."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s); nothing was updated.")
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -167,55 +190,31 @@ def _copier(plan: Plan, trust: bool) -> subprocess.CompletedProcess[str]:
     )
 
 
-def update(output: Path | None, given: Sequence[Path], vcs_ref: str | None, trust: bool = False) -> int:
-    """Update each repo (``given``, else the one the current directory is in, else all under ``output``).
-
-    Exit 0 when all updated cleanly, 1 on a conflict or a failed update, 2 when a preflight check failed
-    (then nothing ran). The repos name their template source themselves (``_src_path``).
-    """
-    try:
-        repos = find_repos(output, given, Path.cwd())
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        for detail in error.details:
-            print(f"  {detail}", file=sys.stderr)
-        return EXIT_INVALID
+def plan_updates(output: Path | None, given: Sequence[Path], vcs_ref: str | None) -> list[Plan]:
+    """Check every repo to update (``given``, else the one the current directory is in, else all under
+    ``output``) before any runs. Raises :class:`~generator.errors.UsageError` when there is none and
+    :class:`UpdateBlocked` listing every problem that stops one (then nothing may run)."""
     plans: list[Plan] = []
     problems: list[str] = []
-    for repo in repos:
+    for repo in find_repos(output, given, Path.cwd()):
         checked = _preflight(repo, vcs_ref)
         if isinstance(checked, Plan):
             plans.append(checked)
         else:
             problems += checked
     if problems:
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print(f"\n{len(problems)} problem(s); nothing was updated.", file=sys.stderr)
-        return EXIT_INVALID
-    code = EXIT_OK
-    for plan in plans:
-        if plan.target == plan.current:
-            print(f"{plan.repo}: already at {plan.current}")
-            continue
-        result = _copier(plan, trust)
-        if result.returncode != 0:
-            print(f"{plan.repo}: copier update to {plan.target} failed (exit {result.returncode}):", file=sys.stderr)
-            print("  " + "\n  ".join((result.stderr or result.stdout).strip().splitlines()[-8:]), file=sys.stderr)
-            if result.returncode == 4 or "unsafe" in result.stderr:
-                print("  the release runs migrations: read them, then run again with --trust", file=sys.stderr)
-            code = EXIT_CONFLICT
-            continue
-        conflicted = conflicts(plan.repo)
-        if conflicted:
-            code = EXIT_CONFLICT
-            print(f"{plan.repo}: updated {plan.current} -> {plan.target} with {len(conflicted)} conflict(s):")
-            for name in conflicted:
-                print(f"  {name}")
-            print(
-                "  resolve the <<<<<<< markers (or .rej files), `git add` each file, then commit; "
-                "do not `git commit -a` before resolving",
-            )
-        else:
-            print(f"{plan.repo}: updated {plan.current} -> {plan.target} (review with git status, then commit)")
-    return code
+        raise UpdateBlocked(problems)
+    return plans
+
+
+def apply_update(plan: Plan, trust: bool = False) -> Outcome:
+    """Run ``copier update`` for one checked repo (``trust``: let the release's migrations run)."""
+    if plan.target == plan.current:
+        return Outcome(plan, "current")
+    result = _copier(plan, trust)
+    if result.returncode != 0:
+        tail = tuple((result.stderr or result.stdout).strip().splitlines()[-8:])
+        untrusted = result.returncode == 4 or "unsafe" in result.stderr
+        return Outcome(plan, "failed", copier_exit=result.returncode, output_tail=tail, needs_trust=untrusted)
+    conflicted = conflicts(plan.repo)
+    return Outcome(plan, "conflicts", conflicts=tuple(conflicted)) if conflicted else Outcome(plan, "updated")

@@ -42,7 +42,8 @@ def split_repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        assert split(mono / "repos", base / "split", f"file://{mono}") == 0
+        # The library call: raises SplitError when the split cannot go ahead; returns the copier update URL.
+        assert split(mono / "repos", base / "split", f"file://{mono}") == f"git+file://{mono}"
     return base / "split"
 
 

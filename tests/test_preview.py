@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from generator import preview
+from generator.cli import run
 from tests.conftest import DEFINITION
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +83,7 @@ def colours(rows: list[bytes], bpp: int) -> set[bytes]:
 
 @pytest.mark.needs_chromium
 def test_a_preview_is_rendered_and_screenshotted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = preview.main(["--output", str(tmp_path), "--only", FIRST, "--jobs", "1"])
+    code = run(["preview", "--output", str(tmp_path), "--only", FIRST, "--jobs", "1"])
     out = capsys.readouterr()
     assert code == 0, out.err
     page = (tmp_path / FIRST).read_text(encoding="utf-8")
@@ -112,7 +113,7 @@ def _mean_luminance(rows: list[bytes], bpp: int) -> float:
 
 @pytest.mark.needs_chromium
 def test_light_dark_and_mobile_previews_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = preview.main(["--output", str(tmp_path), "--only", FIRST, "--jobs", "2"])
+    code = run(["preview", "--output", str(tmp_path), "--only", FIRST, "--jobs", "2"])
     assert code == 0, capsys.readouterr().err
     stem = FIRST.removesuffix(".html")
     decoded = {}
@@ -152,7 +153,7 @@ def test_decode_png_refuses_a_damaged_file(tmp_path: Path) -> None:
 
 
 def test_unknown_template_key_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert preview.main(["--output", str(tmp_path), "--only", "receipts/nope.html", "--no-png"]) == 2
+    assert run(["preview", "--output", str(tmp_path), "--only", "receipts/nope.html", "--no-png"]) == 2
     assert "unknown template key" in capsys.readouterr().err
 
 
@@ -160,11 +161,11 @@ def test_without_chromium_the_html_previews_are_built_and_pngs_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(preview, "find_chromium", lambda explicit: None)
-    code = preview.main(["--output", str(tmp_path), "--only", FIRST])
+    code = run(["preview", "--output", str(tmp_path), "--only", FIRST])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "PNG screenshots skipped" in out.err
     assert "<html" in (tmp_path / FIRST).read_text(encoding="utf-8").lower()
     assert not list(tmp_path.rglob("*.png"))
     assert FIRST in (tmp_path / preview.INDEX).read_text(encoding="utf-8")
-    assert preview.main(["--output", str(tmp_path / "strict"), "--only", FIRST, "--require-png"]) == 2
+    assert run(["preview", "--output", str(tmp_path / "strict"), "--only", FIRST, "--require-png"]) == 2

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from generator.cli import run
-from generator.split import _point_answers, copier_url, split
+from generator.split import _point_answers, copier_url
 from tests.test_update import (
     BLUEPRINT_README,
     DYNAMODB,
@@ -37,6 +37,11 @@ from tests.test_update import (
 )
 
 REPOS = ("2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas")
+
+
+def split(output: Path, into: Path, remote: str | None) -> int:
+    """``bbws-gen split`` as a user runs it: its exit code; its lines go to stdout and stderr."""
+    return run(["split", "--output", str(output), "--into", str(into), *(["--remote", remote] if remote else [])])
 
 
 @pytest.fixture(scope="module")

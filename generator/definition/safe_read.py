@@ -27,6 +27,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from generator.errors import EXIT_INVALID, BbwsGenError
 from generator.locations import Document, Finding, LineIndex, pointer_of
 
 # A table file is ~10 KB and a template a few; these leave ample room and stop a 50 MB description.
@@ -45,8 +46,14 @@ _KINDS = {
 }
 
 
-class UnsafeInput(Exception):
-    """One problem that stops a document from being read; carries its line (or a token to find it) and hint."""
+class UnsafeInput(BbwsGenError):
+    """One problem that stops a document from being read; carries its line (or a token to find it) and hint.
+
+    The loader turns it into a :class:`Finding` of a :class:`~generator.errors.DefinitionError`; should one
+    escape, it is bad input (exit code 2).
+    """
+
+    exit_code = EXIT_INVALID
 
     def __init__(self, message: str, hint: str, line: int = 0, token: str = "") -> None:
         super().__init__(message)
@@ -273,7 +280,9 @@ def _yaml_hint(problem: str) -> str:
 
 
 class _Duplicate(Exception):
-    pass
+    """Private control flow, not an error of the library: raised by the ``object_pairs_hook`` to leave
+    ``json.loads`` at a repeated key, and caught at once in :func:`parse_json`, which raises
+    :class:`UnsafeInput` with the key's line instead."""
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Previews of the email templates: each rendered with its sample context, as HTML and as a PNG.
 
-Usage: ``python -m generator.preview [--definition DIR] [--output DIR] [--only KEY]... [--no-png]
-[--chromium PATH] [--allow-network] [--jobs N]`` (``nox -s preview`` runs it). For every template of the
+Usage: ``bbws-gen preview [--definition DIR] [--output DIR] [--only KEY]... [--no-png] [--require-png]
+[--chromium PATH] [--allow-network] [--jobs N]``, or ``python -m generator.preview`` with the same options
+(``nox -s preview`` runs it); :func:`preview` is the library call, the CLI prints. For every template of the
 definition's catalog it writes, under ``build/previews/`` by default (not committed):
 
 - ``<key>``: the HTML rendered with ``<name>.sample.json`` by chevron, as a Lambda would render it;
@@ -28,13 +29,11 @@ no Chromium with ``--require-png``).
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,11 +43,10 @@ from typing import Any
 
 import chevron
 
-from generator.definition import load_definition
-from generator.errors import DefinitionError, UsageError
-from generator.model import EmailTemplate, build_model
+from generator import api
+from generator.errors import EXIT_INVALID, BbwsGenError
+from generator.model import EmailTemplate
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHROMIUM_ENV = "BBWS_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WINDOW = (800, 1600)
@@ -214,94 +212,99 @@ def write_index(previews: Sequence[Preview], output: Path) -> Path:
     return index
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m generator.preview",
-        description="Render the email templates with their samples, to HTML and PNG.",
+class PreviewError(BbwsGenError):
+    """The previews cannot be made as asked (an unknown ``--only`` key, no Chromium with ``--require-png``);
+    nothing was written (exit code 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+@dataclass(frozen=True)
+class Previews:
+    """What :func:`preview` made: the previews, the index page, each screenshot that failed (exit code 1),
+    and why PNGs were skipped (None when Chromium ran or none were asked for)."""
+
+    previews: tuple[Preview, ...]
+    index: Path
+    failures: tuple[str, ...]
+    png_skipped: str | None = None
+
+    @property
+    def screenshots(self) -> int:
+        """How many screenshots were written."""
+        return sum(len(p.pngs) for p in self.previews)
+
+
+def _no_chromium(require: bool) -> str:
+    tried = f"no Chromium found (tried --chromium, ${CHROMIUM_ENV}, {', '.join(CHROMIUM_NAMES)}): "
+    if require:
+        return tried + "install it (Debian/Ubuntu: apt-get install -y chromium) or drop --require-png."
+    return (
+        tried + "PNG screenshots skipped, HTML and text previews still written. Install it for PNGs "
+        "(Debian/Ubuntu: apt-get install -y chromium)."
     )
-    parser.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
-    parser.add_argument("--output", type=Path, help="where the previews go (default: <project>/build/previews)")
-    parser.add_argument("--only", action="append", metavar="KEY", help="only this template key (repeatable)")
-    parser.add_argument("--no-png", action="store_true", help="HTML and text only, no Chromium")
-    parser.add_argument("--require-png", action="store_true", help="fail (exit 2) when no Chromium is found")
-    parser.add_argument("--chromium", help=f"Chromium executable (default: ${CHROMIUM_ENV}, then PATH)")
-    parser.add_argument("--allow-network", action="store_true", help="let Chromium load remote images")
-    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="screenshots in parallel")
-    return parser.parse_args(list(argv))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.definition is None or args.output is None:
-        from generator.project import find_project  # the project this runs in, not where the package lives
+def _select(templates: Sequence[EmailTemplate], only: Sequence[str] | None) -> list[EmailTemplate]:
+    if not only:
+        return list(templates)
+    unknown = sorted(set(only) - {t.key for t in templates})
+    if unknown:
+        known = ", ".join(t.key for t in templates)
+        raise PreviewError(f"unknown template key(s) {', '.join(unknown)}; the catalog has: {known}")
+    return [t for t in templates if t.key in only]
 
-        try:
-            root = find_project()
-        except UsageError as error:
-            print(f"preview: {error}; or pass --definition and --output", file=sys.stderr)
-            return EXIT_USAGE
-        args.definition = args.definition or root / "definition"
-        args.output = args.output or root / "build" / "previews"
-    try:
-        model = build_model(load_definition(args.definition))
-    except DefinitionError as error:
-        for finding in error.problems:
-            print(finding, file=sys.stderr)
-        return EXIT_USAGE
-    templates = list(model.templates)
-    if args.only:
-        unknown = sorted(set(args.only) - {t.key for t in templates})
-        if unknown:
-            known = ", ".join(t.key for t in templates)
-            print(f"preview: unknown template key(s) {', '.join(unknown)}; the catalog has: {known}", file=sys.stderr)
-            return EXIT_USAGE
-        templates = [t for t in templates if t.key in args.only]
-    chromium = None if args.no_png else find_chromium(args.chromium)
-    if not args.no_png and chromium is None:
-        print(
-            "preview: no Chromium found (tried --chromium, $BBWS_CHROMIUM, "
-            f"{', '.join(CHROMIUM_NAMES)}): "
-            + (
-                "install it (Debian/Ubuntu: apt-get install -y chromium) or drop --require-png."
-                if args.require_png
-                else "PNG screenshots skipped, HTML and text previews still written. Install it for PNGs "
-                "(Debian/Ubuntu: apt-get install -y chromium)."
-            ),
-            file=sys.stderr,
-        )
-        if args.require_png:
-            return EXIT_USAGE
-    args.output.mkdir(parents=True, exist_ok=True)
-    previews = write_previews(templates, args.output)
+
+def preview(
+    definition: Path,
+    output: Path,
+    *,
+    only: Sequence[str] | None = None,
+    png: bool = True,
+    require_png: bool = False,
+    chromium: str | None = None,
+    allow_network: bool = False,
+    jobs: int = 1,
+) -> Previews:
+    """Render the templates of ``definition`` (or those keyed in ``only``) into ``output``: HTML, text and,
+    with ``png`` and a Chromium (``chromium``, else found), a screenshot per variant, plus the index page.
+
+    Raises :class:`~generator.errors.DefinitionError` for an invalid definition and :class:`PreviewError`
+    for bad usage, both before anything is written.
+    """
+    templates = _select(api.validate(definition).model.templates, only)
+    executable = find_chromium(chromium) if png else None
+    skipped = _no_chromium(require_png) if png and executable is None else None
+    if skipped and require_png:
+        raise PreviewError(skipped)
+    output.mkdir(parents=True, exist_ok=True)
+    previews = write_previews(templates, output)
     failures: list[str] = []
-    if chromium is not None:
-        jobs = [(i, v) for i in range(len(previews)) for v in VARIANTS]
-
-        def target(i: int, variant: Variant) -> str:
-            return previews[i].template.key.removesuffix(".html") + variant.suffix
-
-        def shoot(job: tuple[int, Variant]) -> str | None:
-            i, variant = job
-            page, png = args.output / previews[i].html, args.output / target(i, variant)
-            return screenshot(chromium, page, png, args.allow_network, variant)
-
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            errors = list(pool.map(shoot, jobs))
-        done: dict[int, list[tuple[str, str]]] = {}
-        for (i, variant), problem in zip(jobs, errors, strict=True):
-            if problem is None:
-                done.setdefault(i, []).append((variant.name, target(i, variant)))
-            else:
-                failures.append(f"{previews[i].template.key} ({variant.name}): {problem}")
-        for i, made in done.items():
-            previews[i] = replace(previews[i], png=dict(made).get("light"), pngs=tuple(made))
-    index = write_index(previews, args.output)
-    for failure in failures:
-        print(f"preview: {failure}", file=sys.stderr)
-    shots = sum(len(p.pngs) for p in previews)
-    print(f"preview: {len(previews)} template(s), {shots} screenshot(s); open {index}")
-    return EXIT_FAILED if failures else EXIT_OK
+    if executable is not None:
+        failures = _screenshots(executable, previews, output, allow_network, jobs)
+    return Previews(tuple(previews), write_index(previews, output), tuple(failures), skipped)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def _screenshots(chromium: str, previews: list[Preview], output: Path, allow_network: bool, jobs: int) -> list[str]:
+    """Take every variant's screenshot of every preview (recorded in ``previews``); return the failures."""
+    work = [(i, v) for i in range(len(previews)) for v in VARIANTS]
+
+    def target(i: int, variant: Variant) -> str:
+        return previews[i].template.key.removesuffix(".html") + variant.suffix
+
+    def shoot(job: tuple[int, Variant]) -> str | None:
+        i, variant = job
+        return screenshot(chromium, output / previews[i].html, output / target(i, variant), allow_network, variant)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        errors = list(pool.map(shoot, work))
+    failures: list[str] = []
+    done: dict[int, list[tuple[str, str]]] = {}
+    for (i, variant), problem in zip(work, errors, strict=True):
+        if problem is None:
+            done.setdefault(i, []).append((variant.name, target(i, variant)))
+        else:
+            failures.append(f"{previews[i].template.key} ({variant.name}): {problem}")
+    for i, made in done.items():
+        previews[i] = replace(previews[i], png=dict(made).get("light"), pngs=tuple(made))
+    return failures
