@@ -74,7 +74,11 @@ def _preview_parser(preview: argparse.ArgumentParser) -> None:
 
     preview.add_argument("--definition", type=Path, help="definition folder (default: <project>/definition)")
     preview.add_argument(
-        "--output", dest="previews", type=Path, help="where the previews go (default: <project>/build/previews)"
+        "--output",
+        dest="previews",
+        metavar="DIR",
+        type=Path,
+        help="where the previews go (default: <project>/build/previews)",
     )
     preview.add_argument("--only", action="append", metavar="KEY", help="only this template key (repeatable)")
     preview.add_argument("--no-png", action="store_true", help="HTML and text only, no Chromium")
@@ -106,9 +110,12 @@ def _locate(args: argparse.Namespace) -> Path | None:
     every folder it needs and runs outside a project. Raises :class:`UsageError` when it needs one."""
     try:
         root: Path | None = find_project(getattr(args, "project", None))
-    except UsageError:
-        if getattr(args, "project", None) is not None or not _standalone(args):
+    except UsageError as error:
+        if getattr(args, "project", None) is not None:
             raise
+        if not _standalone(args):
+            folders = _STANDALONE.get(args.command)
+            raise UsageError(str(error), [*error.details, *([f"or pass {folders}"] if folders else [])]) from None
         root = None
     defaults = (
         ("definition", "definition"),
@@ -124,6 +131,10 @@ def _locate(args: argparse.Namespace) -> Path | None:
         elif value is not None:
             setattr(args, name, value.absolute())
     return root
+
+
+# The folder options that let a command run outside a project.
+_STANDALONE = {"validate": "--definition", "split": "--output and --into", "preview": "--definition and --output"}
 
 
 def _standalone(args: argparse.Namespace) -> bool:
