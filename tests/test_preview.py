@@ -1,4 +1,4 @@
-"""generator/preview.py renders a template with its sample and screenshots it with headless Chromium.
+"""generator/preview/ (bbws-gen preview) renders a template with its sample and screenshots it with headless Chromium.
 
 The screenshot test needs Chromium (``apt-get install -y chromium``, or Chrome on PATH, or
 $BBWS_CHROMIUM): without it it skips with the reason (needs_chromium; in CI BBWS_REQUIRE_TOOLS=1 makes that
@@ -9,6 +9,8 @@ library only (zlib + PNG filters).
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import yaml
 
 from generator import preview
 from generator.cli import run
-from tests.conftest import DEFINITION
+from tests.conftest import DEFINITION, ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -155,6 +157,16 @@ def test_decode_png_refuses_a_damaged_file(tmp_path: Path) -> None:
 def test_unknown_template_key_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["preview", "--output", str(tmp_path), "--only", "receipts/nope.html", "--no-png"]) == 2
     assert "unknown template key" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written
+    # `python -m generator.preview` (nox -s preview, the runbooks) is the same command, printed by the CLI.
+    module = subprocess.run(
+        [sys.executable, "-m", "generator.preview", "--output", str(tmp_path), "--only", "nope.html", "--no-png"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert module.returncode == 2 and "error: unknown template key(s) nope.html" in module.stderr, module.stderr
 
 
 def test_without_chromium_the_html_previews_are_built_and_pngs_skipped(

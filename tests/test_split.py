@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from generator.cli import run
-from generator.split import _point_answers, copier_url
+from generator.split import SplitError, _point_answers, copier_url
+from generator.split import split as split_repos
 from tests.test_update import (
     BLUEPRINT_README,
     DYNAMODB,
@@ -161,6 +162,9 @@ def test_split_refuses_with_a_clear_message(
 
     refused(repos, None, "no `origin` remote and no --remote was given", "pass --remote URL")
     refused(tmp_path, "https://github.com/o/r", "is not inside a git repository")
+    with pytest.raises(SplitError, match="is not inside a git repository") as raised:  # the library raises
+        split_repos(tmp_path, into, "https://github.com/o/r")
+    assert raised.value.exit_code == 2
     refused(mono / "definition", "https://github.com/o/r", "no generated repo (a folder with .copier-answers.yml)")
 
     append(repos / REPOS[0] / "README.md", "uncommitted\n")
