@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import api
 from generator.errors import EXIT_DEFECT, EXIT_INVALID, EXIT_OK, BbwsGenError, DefinitionError, DriftError, UsageError
 from generator.project import find_project, resolve
+
+if TYPE_CHECKING:  # imported when the command runs
+    from generator.update import Outcome
 
 
 def _common() -> argparse.ArgumentParser:
@@ -171,26 +175,30 @@ def _update(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for plan in plans:
         outcome = apply_update(plan, args.trust)
+        _print_outcome(outcome)
         code = max(code, EXIT_DEFECT if outcome.status in ("failed", "conflicts") else EXIT_OK)
-        repo, current, target = plan.repo, plan.current, plan.target
-        if outcome.status == "current":
-            print(f"{repo}: already at {current}")
-        elif outcome.status == "failed":
-            print(f"{repo}: copier update to {target} failed (exit {outcome.copier_exit}):", file=sys.stderr)
-            print("  " + "\n  ".join(outcome.output_tail), file=sys.stderr)
-            if outcome.needs_trust:
-                print("  the release runs migrations: read them, then run again with --trust", file=sys.stderr)
-        elif outcome.status == "conflicts":
-            print(f"{repo}: updated {current} -> {target} with {len(outcome.conflicts)} conflict(s):")
-            for name in outcome.conflicts:
-                print(f"  {name}")
-            print(
-                "  resolve the <<<<<<< markers (or .rej files), `git add` each file, then commit; "
-                "do not `git commit -a` before resolving",
-            )
-        else:
-            print(f"{repo}: updated {current} -> {target} (review with git status, then commit)")
     return code
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    repo, current, target = outcome.plan.repo, outcome.plan.current, outcome.plan.target
+    if outcome.status == "current":
+        print(f"{repo}: already at {current}")
+    elif outcome.status == "failed":
+        print(f"{repo}: copier update to {target} failed (exit {outcome.copier_exit}):", file=sys.stderr)
+        print("  " + "\n  ".join(outcome.output_tail), file=sys.stderr)
+        if outcome.needs_trust:
+            print("  the release runs migrations: read them, then run again with --trust", file=sys.stderr)
+    elif outcome.status == "conflicts":
+        print(f"{repo}: updated {current} -> {target} with {len(outcome.conflicts)} conflict(s):")
+        for name in outcome.conflicts:
+            print(f"  {name}")
+        print(
+            "  resolve the <<<<<<< markers (or .rej files), `git add` each file, then commit; "
+            "do not `git commit -a` before resolving",
+        )
+    else:
+        print(f"{repo}: updated {current} -> {target} (review with git status, then commit)")
 
 
 def _lint(files: Sequence[Path], terraform: Path | None, quiet: bool) -> int:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from packaging.version import InvalidVersion, Version
@@ -45,7 +46,7 @@ class Outcome:
     output, and whether the release wants ``--trust`` for its migrations)."""
 
     plan: Plan
-    status: str
+    status: Literal["current", "updated", "conflicts", "failed"]
     conflicts: tuple[str, ...] = ()
     copier_exit: int = 0
     output_tail: tuple[str, ...] = ()
