@@ -3,10 +3,17 @@
 Two ways to answer, one set of rules. Interactively, each answer is checked as it is given, with the
 rules ``bbws-gen validate`` applies (the published table schema and validate_schemas.py for tables, the
 catalog rules of validate_templates.py for templates, and the existing tables and catalog for clashes).
-With ``--answers FILE`` (YAML or JSON, the keys are documented in :mod:`generator.onboard.table` and
-:mod:`generator.onboard.template`) nothing is asked and every invalid answer is reported by its key.
+With ``--answers FILE`` (YAML or JSON, the keys are documented in :mod:`generator.onboard.table_file` and
+:mod:`generator.onboard.template_files`) nothing is asked and every invalid answer is reported by its key.
 Both then build the files, validate them together with the rest of the definition (a copy of it: nothing
-is written before everything passes), write them, regenerate and print the next steps.
+is written before everything passes), write them, regenerate and return the next steps.
+
+The modules: ``answers`` (answers files, typed reading), ``table_rules`` / ``template_rules`` (the rule
+per answer), ``table_answers`` + ``table_file`` and ``template_files`` (the files built from the answers),
+``email_layout`` (the HTML and text scaffolds, from the Jinja layouts in ``layouts/``), ``contract`` (the
+JSON contract and sample), ``catalog_entry`` (the catalog.yaml entry), ``questionnaire``,
+``table_questions``, ``index_questions`` and ``template_questions`` (the interactive questions),
+``prompts`` (the terminal), ``common`` (the definition, safe writes) and ``finish`` (regenerate, next steps).
 
 Why questionary for the prompts. It is the prompt library Copier itself uses, so it is already
 installed at the pinned version, and in a real terminal it gives the better experience: fixed choices
@@ -34,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.api import Report
+from generator.checks import validate_templates as vt
 from generator.onboard.answers import load_answers
 from generator.onboard.common import Definition, display, write_files
 from generator.onboard.errors import Cancelled, InvalidAnswers, OnboardError
@@ -113,7 +121,7 @@ def _template(definition: Definition, answers: Path | None) -> tuple[dict[str, s
     base = display(definition.root / built.base)
     steps = Steps(
         name=built.key,
-        add=[f"{base}.*", display(rules.templates_dir / "catalog.yaml")],
+        add=[f"{base}.*", display(rules.templates_dir / vt.CATALOG_FILE)],
         first=[
             f"Write the wording in {base}.html and .txt (the layout gives the header, a row per variable and the "
             "footer); keep both on the same variables, and the .sample.json valid for the .contract.json, which "

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from generator.checks import validate_templates as vt
 from generator.onboard.common import display
 from generator.onboard.prompts import Prompter
 from generator.onboard.questionnaire import Questionnaire
@@ -58,11 +59,11 @@ class TemplateQuestionnaire(Questionnaire[BuiltTemplate]):
         return built
 
     def target(self, built: BuiltTemplate) -> str:
-        return f"write {display(self.rules.definition.root / built.base)}.* and append to catalog.yaml"
+        return f"write {display(self.rules.definition.root / built.base)}.* and append to {vt.CATALOG_FILE}"
 
     def files(self, built: BuiltTemplate) -> Mapping[str, str]:
         root = self.rules.definition.root
-        return {display(root / rel): text for rel, text in built.files.items() if not rel.endswith("catalog.yaml")}
+        return {display(root / rel): text for rel, text in built.files.items() if not rel.endswith(vt.CATALOG_FILE)}
 
     def redo(self, section: str) -> None:
         super().redo(section)
