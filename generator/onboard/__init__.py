@@ -36,7 +36,6 @@ questionnaire (:mod:`generator.onboard.prompts`) talks to the terminal.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from generator.onboard.answers import load_answers
 from generator.onboard.common import Definition, display, write_files
 from generator.onboard.errors import Cancelled, InvalidAnswers, OnboardError
 from generator.onboard.finish import Regenerated, Steps, generate_command, next_steps, regenerate
+from generator.onboard.prompts import Prompter, has_terminal
 
 __all__ = ["Onboarded", "onboard"]
 
@@ -72,19 +72,23 @@ class Onboarded:
         return [*lines, self.next_steps]
 
 
+def _prompter(intro: str) -> Prompter:
+    """The terminal, after saying what is added where and how to get out."""
+    prompter = Prompter()
+    prompter.say(intro)
+    prompter.say("Ctrl-C aborts; nothing is written before you confirm the summary.")
+    return prompter
+
+
 def _table(definition: Definition, answers: Path | None) -> tuple[dict[str, str], Steps]:
     from generator.onboard.table_file import build_table, check_table
     from generator.onboard.table_rules import TableRules
 
     rules = TableRules.load(definition)
     if answers is None:
-        from generator.onboard.prompts import Prompter
         from generator.onboard.table_questions import TableQuestionnaire
 
-        prompter = Prompter()
-        prompter.say(f"Add a DynamoDB table to {display(definition.root)}.")
-        prompter.say("Ctrl-C aborts; nothing is written before you confirm the summary.")
-        built = TableQuestionnaire(prompter, rules).run()
+        built = TableQuestionnaire(_prompter(f"Add a DynamoDB table to {display(definition.root)}."), rules).run()
     else:
         built = build_table(load_answers(answers), rules)
         check_table(built, rules)
@@ -108,12 +112,9 @@ def _template(definition: Definition, answers: Path | None) -> tuple[dict[str, s
 
     rules = TemplateRules(definition)
     if answers is None:
-        from generator.onboard.prompts import Prompter
         from generator.onboard.template_questions import TemplateQuestionnaire
 
-        prompter = Prompter()
-        prompter.say(f"Add an email template to {display(rules.templates_dir)}.")
-        prompter.say("Ctrl-C aborts; nothing is written before you confirm the summary.")
+        prompter = _prompter(f"Add an email template to {display(rules.templates_dir)}.")
         built = TemplateQuestionnaire(prompter, rules).run()
     else:
         built = build_template(load_answers(answers), rules)
@@ -135,7 +136,7 @@ def _template(definition: Definition, answers: Path | None) -> tuple[dict[str, s
 
 def _files(kind: str, definition: Definition, answers: Path | None) -> tuple[dict[str, str], Steps]:
     """The files to write and the next steps, from the answers file or the questionnaire."""
-    if answers is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if answers is None and not has_terminal():
         raise OnboardError(
             "no terminal to ask the questions on; nothing was written",
             [f"run it in a terminal, or answer in a file: bbws-gen onboard {kind} --answers FILE (YAML or JSON)"],
@@ -174,7 +175,10 @@ def onboard(
     except KeyboardInterrupt:
         raise Cancelled() from None
     files, steps = _files(kind, loaded, answers)
-    written = tuple(write_files(loaded.root, files))
+    try:
+        written = tuple(write_files(loaded.root, files))
+    except KeyboardInterrupt:  # write_files has put back what it had replaced
+        raise Cancelled() from None
     regenerated = regenerate(loaded.root, root, report) if generate else None
     outputs = regenerated.outputs if regenerated is not None else None
     text = next_steps(kind, steps, outputs, generate_command(loaded.root, root), root)

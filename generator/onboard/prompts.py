@@ -9,6 +9,7 @@ retyping. Ctrl-C raises KeyboardInterrupt and Ctrl-D (on an empty line) EOFError
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 Check = Callable[[str], str | None]
+
+
+def has_terminal() -> bool:
+    """True when standard input and output are a terminal, where questions can be asked."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _questionary() -> ModuleType:
