@@ -7,6 +7,7 @@ import ast
 import fnmatch
 import html
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -20,7 +21,9 @@ from generator import api
 from generator.errors import EXIT_ABORTED, EXIT_DEFECT, EXIT_INVALID, BbwsGenError, DefinitionError, GenerateError
 from generator.onboard import Onboarded, onboard
 from generator.onboard.catalog_entry import CATALOG_WIDTH
+from generator.onboard.email_layout import render_html, render_text
 from generator.onboard.errors import Cancelled, InvalidAnswers, OnboardError
+from generator.onboard.template_rules import Variable
 from tests.conftest import ROOT
 
 ONBOARD = ROOT / "generator" / "onboard"
@@ -145,3 +148,34 @@ def test_the_layouts_are_package_data() -> None:
     patterns = pyproject["tool"]["setuptools"]["package-data"]["generator"]
     layouts = [p.relative_to(ROOT / "generator").as_posix() for p in (ONBOARD / "layouts").rglob("*") if p.is_file()]
     assert layouts and all(any(fnmatch.fnmatch(name, pattern) for pattern in patterns) for name in layouts)
+
+
+BRAND = {
+    "company": "Big Beard Web Solutions",
+    "address": "Cape Town, South Africa",
+    "support_email": "support@example.co.za",
+    "website": "https://www.example.co.za/",
+    "logo_url": "https://www.example.co.za/logo.png?size=40&theme=dark",
+}
+SCAFFOLD_VARIABLES = [
+    Variable("orderNumber", "string", True, ""),
+    Variable("note", "string", False, ""),
+    Variable("total", "number", True, ""),
+    Variable("paid", "boolean", True, ""),
+    Variable("items", "line_items", True, ""),
+    Variable("extras", "line_items", False, ""),
+]
+SCAFFOLDS = ROOT / "tests" / "fixtures" / "onboard"
+
+
+@pytest.mark.parametrize("audience", ["customer", "internal"])
+@pytest.mark.parametrize(("suffix", "render"), [(".html", render_html), (".txt", render_text)], ids=["html", "txt"])
+def test_scaffolds_match_their_golden_files(audience: str, suffix: str, render: Any) -> None:
+    """The layouts' output, byte for byte: a layout edit shows here as a diff to review (and commit with
+    BBWS_UPDATE_ONBOARD_GOLDEN=1)."""
+    subject = "[BBWS {{environment}}] Order {{orderNumber}}" if audience == "internal" else "Order {{orderNumber}}"
+    text = render(audience, subject, SCAFFOLD_VARIABLES, BRAND)
+    golden = SCAFFOLDS / f"{audience}{suffix}"
+    if os.environ.get("BBWS_UPDATE_ONBOARD_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
