@@ -134,6 +134,27 @@ class BuiltTable:
         return self.origins.get(best, "name")
 
 
+def _indexes(
+    r: Reader, rules: TableRules, declared: Declared, partition: dict[str, Any] | None, sort_wanted: bool
+) -> tuple[Placed, Placed]:
+    """The GSIs, then the LSIs (which need a sort key and take the table's partition key)."""
+    index_names: list[str] = []
+    gsis: Placed = []
+    for g in r.items("gsis"):
+        index = read_index(g, rules, declared, index_names, None)
+        if index is not None:
+            gsis.append((index, g.prefix))
+    lsis: Placed = []
+    lsi_readers = r.items("lsis")
+    if lsi_readers and not sort_wanted:
+        r.problem("lsis", "local secondary indexes need a table with a sort key", "add sort_key, or make them gsis")
+    for g in lsi_readers:
+        index = read_index(g, rules, declared, index_names, partition or DEFAULT_PARTITION_KEY)
+        if index is not None:
+            lsis.append((index, g.prefix))
+    return gsis, lsis
+
+
 def build_table(answers: Mapping[str, Any], rules: TableRules) -> BuiltTable:
     """The table file the answers describe; InvalidAnswers names every answer that breaks a rule."""
     problems: list[AnswerProblem] = []
@@ -167,20 +188,7 @@ def build_table(answers: Mapping[str, Any], rules: TableRules) -> BuiltTable:
         audit_attributes = [dict(a) for a in AUDIT_ATTRIBUTES if a["name"] not in declared.types]
         for attribute in audit_attributes:
             declared.add(attribute["name"], attribute["type"], "an audit attribute")
-    index_names: list[str] = []
-    gsis: Placed = []
-    for g in r.items("gsis"):
-        index = read_index(g, rules, declared, index_names, None)
-        if index is not None:
-            gsis.append((index, g.prefix))
-    lsis: Placed = []
-    lsi_readers = r.items("lsis")
-    if lsi_readers and not sort_wanted:
-        r.problem("lsis", "local secondary indexes need a table with a sort key", "add sort_key, or make them gsis")
-    for g in lsi_readers:
-        index = read_index(g, rules, declared, index_names, partition or DEFAULT_PARTITION_KEY)
-        if index is not None:
-            lsis.append((index, g.prefix))
+    gsis, lsis = _indexes(r, rules, declared, partition, sort_wanted)
     ttl = read_ttl(r, declared)
     streams = (
         STREAM_OFF
