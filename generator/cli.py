@@ -277,10 +277,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         root = _locate(args)
     except UsageError as error:
         return _usage(error)
-    if args.command == "onboard":
-        from generator.onboard import onboard
-
-        return onboard(args.kind, args.definition, args.answers, generate=not args.no_generate, root=root)
 
     def report(message: str) -> None:
         if not quiet:
@@ -291,6 +287,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _split(args)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "onboard":
+            from generator.onboard import onboard
+
+            done = onboard(
+                args.kind, args.definition, args.answers, generate=not args.no_generate, root=root, report=report
+            )
+            print("\n".join(done.lines()))
+            return EXIT_OK
         if args.command == "validate":
             valid = api.validate(args.definition)
             _print_notes(valid.notes)

@@ -18,9 +18,9 @@ import pexpect
 import pytest
 import yaml
 
+from generator.checks import validate_templates
 from generator.cli import run
 from generator.onboard.finish import checkout_root, outputs_for
-from generator.shipped import validate_templates
 from tests.conftest import DEFINITION, ROOT
 
 DYNAMODB = "2_1_bbws_dynamodb_schemas"

@@ -9,9 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import api
 from generator.definition import RawDefinition, load_definition
-from generator.errors import DefinitionError, Finding
-from generator.model import build_model
+from generator.definition.names import TEMPLATES_PURPOSE
+from generator.errors import DefinitionError
+from generator.locations import Finding
+from generator.model import Model, build_model
 
 
 def display(path: Path) -> str:
@@ -28,16 +31,24 @@ class Definition:
 
     root: Path
     raw: RawDefinition
+    model: Model
 
     @classmethod
     def load(cls, root: Path) -> Definition:
         """Load and validate the definition (raises DefinitionError: it must be valid before we add to it)."""
-        return cls(root, load_definition(root))
+        raw = load_definition(root)
+        return cls(root, raw, build_model(raw))
 
     @property
     def environments(self) -> tuple[str, ...]:
-        """Environment names in promotion order, from platform.yaml."""
-        return tuple(self.raw.platform.data["environments"])
+        """Environment names in promotion order."""
+        return tuple(env.name for env in self.model.platform.environments)
+
+    @property
+    def template_buckets(self) -> tuple[str, ...]:
+        """The bucket the templates are uploaded to, in each environment (promotion order)."""
+        bucket = next(b for b in self.model.buckets if b.purpose == TEMPLATES_PURPOSE)
+        return tuple(bucket.names[env] for env in self.environments)
 
 
 def check_whole_definition(definition: Path, files: Mapping[str, str]) -> list[Finding]:
@@ -54,7 +65,7 @@ def check_whole_definition(definition: Path, files: Mapping[str, str]) -> list[F
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         try:
-            build_model(load_definition(copy))
+            api.validate(copy)
         except DefinitionError as error:
             return [
                 Finding(

@@ -1,9 +1,12 @@
-"""Typed errors of the questionnaire; :func:`generator.onboard.onboard` turns them into messages and exit codes."""
+"""Typed errors of onboarding. They are :class:`~generator.errors.BbwsGenError` subclasses: their class says
+the exit code, and the CLI turns them into messages (message, then one line per detail)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from generator.errors import EXIT_ABORTED, EXIT_INVALID, BbwsGenError
 
 
 @dataclass(frozen=True)
@@ -24,21 +27,38 @@ class AnswerProblem:
         return self.key.split(".", 1)[0].split("[", 1)[0]
 
 
-class InvalidAnswers(Exception):
-    """One or more answers break a rule of ``bbws-gen validate`` (exit code 2, nothing written)."""
+class InvalidAnswers(BbwsGenError):
+    """One or more answers break a rule of ``bbws-gen validate`` (exit code 2, nothing written).
 
-    def __init__(self, problems: Sequence[AnswerProblem]) -> None:
+    ``source`` names where the answers came from (the answers file, or "answers" for the prompts); each
+    detail is one problem prefixed with it, as an editor's problem list shows them.
+    """
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: Sequence[AnswerProblem], source: str = "answers") -> None:
         self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} invalid answer(s)")
+        self.source = source
+        super().__init__(
+            f"{len(self.problems)} invalid answer(s) in {source}; nothing was written",
+            [f"{source}: {problem}" for problem in self.problems],
+        )
+
+    def named(self, source: str) -> InvalidAnswers:
+        """The same problems, said of ``source`` (the answers file's path as the user typed it)."""
+        return InvalidAnswers(self.problems, source)
 
 
-class OnboardError(Exception):
-    """The questionnaire cannot run: unreadable answers file, invalid definition, no terminal (exit code 2)."""
+class OnboardError(BbwsGenError):
+    """Onboarding cannot run: unreadable answers file, no terminal, input ended (exit code 2)."""
 
-    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
-        self.details = list(details)
-        super().__init__(message)
+    exit_code = EXIT_INVALID
 
 
-class Cancelled(Exception):
-    """The user chose to abort at the summary (exit code 130, like Ctrl-C; nothing written)."""
+class Cancelled(BbwsGenError):
+    """The user aborted: Ctrl-C, or "Abort" at the summary (exit code 130, like Ctrl-C)."""
+
+    exit_code = EXIT_ABORTED
+
+    def __init__(self, message: str = "aborted; nothing was written", details: Sequence[str] = ()) -> None:
+        super().__init__(message, details)

@@ -10,14 +10,14 @@ left alone: regeneration is skipped and the command to run is printed instead.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import api
+from generator.errors import BbwsGenError, GenerateError, UsageError
 from generator.onboard.common import display
+from generator.onboard.errors import Cancelled
 
 RUNBOOKS = "docs/2_bbws_docs/runbooks/"
 WIDTH = 100
@@ -33,20 +33,11 @@ class Outputs:
     own: bool
 
 
-_project: list[Path] = []  # the project onboard runs in, when the CLI found it (``--project`` included)
-
-
-def use_project(root: Path) -> None:
-    """Make ``root`` the project whose ``definition/``, ``repos/`` and ``docs/`` onboarding works with."""
-    _project[:] = [root]
-
-
-def checkout_root() -> Path | None:
-    """The project onboarding runs in: the one the CLI found, else the one the current directory is in
-    (None outside any project: then only the definition folder it was given is used)."""
-    if _project:
-        return _project[0]
-    from generator.errors import UsageError
+def checkout_root(root: Path | None = None) -> Path | None:
+    """The project onboarding runs in: ``root`` when the CLI found it (``--project`` included), else the one
+    the current directory is in (None outside any project: then only the definition folder given is used)."""
+    if root is not None:
+        return root
     from generator.project import find_project
 
     try:
@@ -66,11 +57,15 @@ def _generated_docs(path: Path) -> bool:
     return not entries or (readme.is_file() and "bbws-gen" in readme.read_text(encoding="utf-8", errors="replace"))
 
 
-def outputs_for(definition: Path) -> Outputs | str:
+def _own(definition: Path, root: Path | None) -> bool:
+    return root is not None and definition.resolve() == (root / "definition").resolve()
+
+
+def outputs_for(definition: Path, root: Path | None = None) -> Outputs | str:
     """The output folders for ``definition``, or why generation is skipped."""
-    root = checkout_root()
-    if root is not None and definition.resolve() == (root / "definition").resolve():
-        return Outputs(root / "repos", root / "docs", own=True)
+    project = checkout_root(root)
+    if project is not None and _own(definition, project):
+        return Outputs(project / "repos", project / "docs", own=True)
     parent = definition.resolve().parent
     outputs = Outputs(parent / "repos", parent / "docs", own=False)
     for path, generated in ((outputs.repos, _generated_repos), (outputs.docs, _generated_docs)):
@@ -79,10 +74,9 @@ def outputs_for(definition: Path) -> Outputs | str:
     return outputs
 
 
-def generate_command(definition: Path) -> str:
+def generate_command(definition: Path, root: Path | None = None) -> str:
     """The command that regenerates the output of ``definition``."""
-    root = checkout_root()
-    if root is not None and definition.resolve() == (root / "definition").resolve():
+    if _own(definition, checkout_root(root)):
         return "nox -s generate (or bbws-gen generate)"
     parent = definition.resolve().parent
     return (
@@ -91,40 +85,56 @@ def generate_command(definition: Path) -> str:
     )
 
 
-def regenerate(definition: Path) -> tuple[int, Outputs | None]:
-    """Run ``bbws-gen generate`` in-process for ``definition``; returns its exit code and where it wrote."""
-    from generator.cli import run  # the CLI imports this package lazily; import it lazily in turn
+@dataclass(frozen=True)
+class Regenerated:
+    """What regeneration did: where it wrote and the changed files, or why it was skipped."""
 
-    outputs = outputs_for(definition)
+    outputs: Outputs | None
+    changes: api.Changes | None
+    skipped: str = ""
+
+    def lines(self) -> list[str]:
+        """The report: the changed files (the first few of many) and a summary line."""
+        if self.outputs is None or self.changes is None:
+            return [f"not regenerating: {self.skipped}."]
+        changes = list(self.changes.lines)
+        shown = changes if len(changes) <= SHOWN_CHANGES + 5 else changes[:SHOWN_CHANGES]
+        more = [f"... and {len(changes) - len(shown)} more"] if shown != changes else []
+        summary = f"generated into {display(self.outputs.repos)} and {display(self.outputs.docs)}"
+        return [f"  {line}" for line in [*shown, *more, f"{summary} ({len(changes)} file(s) changed)"]]
+
+
+def regenerate(definition: Path, root: Path | None, report: api.Report) -> Regenerated:
+    """Generate the output of ``definition`` with the library, beside it or into the project's own folders.
+
+    Raises GenerateError (exit code 1) when generation fails and Cancelled when it is interrupted: the
+    definition files are written by then, and the previous output is left as it was.
+    """
+    outputs = outputs_for(definition, root)
     if isinstance(outputs, str):
-        print(f"\nnot regenerating: {outputs}.\nRegenerate where you want the output: {generate_command(definition)}")
-        return 0, None
-    print(f"\nRegenerating {display(outputs.repos)} and {display(outputs.docs)} ...", flush=True)
-    root = checkout_root()
-    argv = ["generate", *(["--project", str(root)] if root else []), "--definition", str(definition)]
-    argv += ["--output", str(outputs.repos), "--docs", str(outputs.docs)]
-    captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
-        code = run(argv)
-    lines = captured.getvalue().splitlines()
-    changes, summary = lines[:-1], lines[-1:]
-    shown = changes if len(changes) <= SHOWN_CHANGES + 5 else changes[:SHOWN_CHANGES]
-    for line in [*shown, *([f"... and {len(changes) - len(shown)} more"] if shown != changes else []), *summary]:
-        print(f"  {line}")
-    if code != 0:
-        print(
-            "\nThe definition files are written, but generate failed (see above). Fix the problem, then run "
-            + generate_command(definition),
-            file=sys.stderr,
-        )
-    return code, outputs
+        return Regenerated(None, None, outputs)
+    command = generate_command(definition, root)
+    report(f"regenerating {display(outputs.repos)} and {display(outputs.docs)}")
+    try:
+        changes = api.generate(definition, outputs.repos, outputs.docs, root=checkout_root(root), report=report)
+    except KeyboardInterrupt:
+        raise Cancelled(
+            "interrupted while regenerating: the definition files are written and the previous output is untouched",
+            [f"regenerate with {command}"],
+        ) from None
+    except BbwsGenError as error:
+        raise GenerateError(
+            f"the definition files are written, but generate failed: {error}",
+            [*error.details, *map(str, getattr(error, "problems", ())), f"fix the problem, then run {command}"],
+        ) from error
+    return Regenerated(outputs, changes)
 
 
-def runbook(kind: str, outputs: Outputs | None) -> str:
+def runbook(kind: str, outputs: Outputs | None, project: Path | None = None) -> str:
     """The runbook for adding a table or template: its file when the generated docs (or this checkout's) have it."""
     title = "add or change a table" if kind == "table" else "add or change an email template"
     word = "table" if kind == "table" else "template"
-    root = checkout_root()
+    root = checkout_root(project)
     for docs in ([outputs.docs] if outputs else []) + ([root / "docs"] if root else []):
         found = sorted((docs / RUNBOOKS.removeprefix("docs/")).glob(f"*add*{word}*.md"))
         if found:
@@ -132,40 +142,41 @@ def runbook(kind: str, outputs: Outputs | None) -> str:
     return f"the '{title}' runbook in {RUNBOOKS}"
 
 
-def next_steps(
-    kind: str,
-    name: str,
-    add: list[str],
-    outputs: Outputs | None,
-    generated: bool,
-    regenerate_with: str,
-    first: list[str],
-    deploy: str,
-    notes: list[str],
-) -> str:
+@dataclass
+class Steps:
+    """What the next steps say for the new table or template."""
+
+    name: str
+    add: list[str]
+    deploy: str
+    first: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def next_steps(kind: str, steps: Steps, outputs: Outputs | None, regenerate_with: str, project: Path | None) -> str:
     """What to do after onboarding: (write,) regenerate, review, check, commit and open a PR, deploy."""
-    paths = [*add]
+    paths = [*steps.add]
     if outputs is not None:
         paths += [display(outputs.repos) + "/", display(outputs.docs) + "/"]
     what = "table" if kind == "table" else "email template"
-    steps: list[tuple[str, str]] = [(text, "") for text in first]
-    if not generated:
-        steps.append(("Regenerate the repos:", regenerate_with))
-    elif first:  # the repos copy what the user writes next (the wording): generate again after it
-        steps.append(("Regenerate the repos once that is written (they carry it as written):", regenerate_with))
-    steps += [
+    todo: list[tuple[str, str]] = [(text, "") for text in steps.first]
+    if outputs is None:
+        todo.append(("Regenerate the repos:", regenerate_with))
+    elif steps.first:  # the repos copy what the user writes next (the wording): generate again after it
+        todo.append(("Regenerate the repos once that is written (they carry it as written):", regenerate_with))
+    todo += [
         ("Review what changed (-N makes new files show in the diff):", "git add -N . && git status && git diff"),
         ("Check (validates the definition, fails if repos/ or docs/ are not regenerated):", "nox -s check"),
-        ("Commit and open a pull request:", f'git add {" ".join(paths)} && git commit -m "Add {what} {name}"'),
-        (deploy, ""),
+        ("Commit and open a pull request:", f'git add {" ".join(paths)} && git commit -m "Add {what} {steps.name}"'),
+        (steps.deploy, ""),
     ]
     lines = ["", "Next steps:"]
-    for number, (text, command) in enumerate(steps, start=1):
+    for number, (text, command) in enumerate(todo, start=1):
         lines.append(_fill(text, f"  {number}. ", "     "))
         if command:
             lines.append(f"       {command}")
-    lines += [_fill(note, "  ", "  ") for note in notes]
-    lines.append(_fill(f"Runbook: {runbook(kind, outputs)}", "  ", "  "))
+    lines += [_fill(note, "  ", "  ") for note in steps.notes]
+    lines.append(_fill(f"Runbook: {runbook(kind, outputs, project)}", "  ", "  "))
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
-"""The terminal side of the questionnaire: questionary prompts, each validated as it is answered.
+"""The terminal side of the questionnaire: questionary prompts, each validated as it is answered; the only
+onboarding module that talks to the terminal (questionary and prompt_toolkit load when the first prompt is
+shown, not for every command).
 
 Every prompt takes a ``check`` that returns None or the rule the answer breaks; questionary shows that
 message under the prompt and keeps the answer editable, so the user gets a second chance without
@@ -7,13 +9,25 @@ retyping. Ctrl-C raises KeyboardInterrupt and Ctrl-D (on an empty line) EOFError
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import questionary
-from questionary import Choice
+if TYPE_CHECKING:
+    from types import ModuleType
 
 Check = Callable[[str], str | None]
+
+
+def has_terminal() -> bool:
+    """True when standard input and output are a terminal, where questions can be asked."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _questionary() -> ModuleType:
+    import questionary  # about 0.2 s with prompt_toolkit: only when a question is asked
+
+    return questionary
 
 
 class Prompter:
@@ -32,14 +46,19 @@ class Prompter:
             problem = check(value.strip())
             return True if problem is None else problem
 
-        answer: Any = questionary.text(
-            message, default=default, validate=validate, instruction=instruction or None
-        ).unsafe_ask()
+        answer: Any = (
+            _questionary()
+            .text(message, default=default, validate=validate, instruction=instruction or None)
+            .unsafe_ask()
+        )
         return str(answer).strip()
 
     def choose(self, message: str, choices: Sequence[tuple[str, str]], default: str) -> str:
         """One of ``choices`` (value, description), picked with the arrow keys or the shown shortcut."""
-        options = [Choice(value, value=value, description=description or None) for value, description in choices]
+        questionary = _questionary()
+        options = [
+            questionary.Choice(value, value=value, description=description or None) for value, description in choices
+        ]
         answer: Any = questionary.select(
             message,
             choices=options,
@@ -54,5 +73,5 @@ class Prompter:
         Not questionary's auto-enter: there `y` answers at once and the Enter typed after it, out of habit,
         answers the next question too.
         """
-        answer: Any = questionary.confirm(message, default=default, auto_enter=False).unsafe_ask()
+        answer: Any = _questionary().confirm(message, default=default, auto_enter=False).unsafe_ask()
         return bool(answer)
