@@ -276,8 +276,8 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
     ]
     components = [*tables, BACKUP_COMPONENT]
     vaults = [names.arn("backup", f"backup-vault:{env.backup_vault}", env.region)]
-    if env.dr_replication:
-        vaults.append(names.arn("backup", f"backup-vault:{env.backup_vault}-dr", env.dr_region))
+    if env.dr_vault:
+        vaults.append(names.arn("backup", f"backup-vault:{env.dr_vault}", env.dr_region))
     plans = [names.arn("backup", "backup-plan:*", env.region)]
     statements = [
         _statement(
