@@ -39,7 +39,9 @@ def _index(index: Index) -> dict[str, Any]:
     return {
         "name": index.name,
         "hash_key": index.partition_key.name,
+        "hash_key_type": index.partition_key.type,
         "range_key": index.sort_key.name if index.sort_key else None,
+        "range_key_type": index.sort_key.type if index.sort_key else None,
         "projection_type": index.projection,
         "non_key_attributes": list(index.non_key_attributes),
         "access_pattern": index.access_pattern,
@@ -56,6 +58,10 @@ def _table(table: Table) -> dict[str, Any]:
         "global_indexes": [_index(i) for i in table.global_indexes],
         "local_indexes": [_index(i) for i in table.local_indexes],
         "capacity_mode": table.capacity_mode,
+        "flag_keys": [
+            {"name": f.name, "values": list(f.values), "description": f.description, "indexes": list(f.indexes)}
+            for f in table.flag_keys
+        ],
         "attributes": list(table.document.get("attributes", [])),
         "ttl_attribute": table.ttl_attribute,
         "stream_view_type": table.stream_view_type,
@@ -146,6 +152,7 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         "first_environment": model.platform.first_environment,
         "promotions": [{"source": p.source, "target": p.target} for p in model.platform.promotions],
         "dr_environments": list(model.platform.dr_environments),
+        "tag_names": list(model.platform.tag_names),
     }
 
 
@@ -207,6 +214,7 @@ def dynamodb_spec(model: Model) -> Answers:
     spec["tables"] = [_table(t) for t in model.tables]
     spec["table_schema"] = dict(model.table_schema)
     spec["key_types"] = list(model.key_types)
+    spec["max_indexes"] = dict(model.max_indexes)
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
     ]
@@ -282,6 +290,8 @@ def s3_spec(model: Model) -> Answers:
     spec["templates_purpose"] = TEMPLATES_PURPOSE
     spec["catalog"] = {"brand": dict(model.brand), "templates": [_catalog_entry(t) for t in model.templates]}
     spec["templates"] = [_template(t) for t in model.templates]
+    spec["template_categories"] = list(model.template_categories)
+    spec["content_types"] = [HTML_CONTENT_TYPE, TEXT_CONTENT_TYPE]
     spec["template_files"] = [f for t in model.templates for f in _template_files(t)]
     # html-validate (tools/email, pinned by its package-lock.json) runs where installed; CI installs it and
     # requires it (ci_run), runbooks show the plain command (it says when html-validate was skipped).

@@ -12,6 +12,7 @@ from generator.model.records import (
     CodeOwners,
     EmailTemplate,
     Environment,
+    FlagKey,
     GitHub,
     Index,
     Key,
@@ -55,6 +56,17 @@ def _index(raw: Mapping[str, Any]) -> Index:
     )
 
 
+def _flag_keys(doc: Mapping[str, Any], keys: set[str], indexes: tuple[Index, ...]) -> tuple[FlagKey, ...]:
+    """Key attributes of type N with an enum: the customer's BOOL flags, stored as N, with the indexes they key."""
+    flags = []
+    for attribute in doc.get("attributes", ()):
+        name = attribute["name"]
+        if attribute["type"] == "N" and "enum" in attribute and name in keys:
+            keyed = tuple(i.name for i in indexes if name in {i.partition_key.name, i.sort_key and i.sort_key.name})
+            flags.append(FlagKey(name, tuple(attribute["enum"]), attribute.get("description", ""), keyed))
+    return tuple(flags)
+
+
 def _table(doc: Mapping[str, Any], env_names: tuple[str, ...]) -> Table:
     primary = doc["primaryKey"]
     partition = _key(primary["partitionKey"])
@@ -62,17 +74,23 @@ def _table(doc: Mapping[str, Any], env_names: tuple[str, ...]) -> Table:
     ttl = doc.get("ttl", {})
     streams = doc.get("streams", DEFAULT_STREAMS)
     backup = doc.get("backup", {})
+    global_indexes = tuple(_index(i) for i in doc.get("globalSecondaryIndexes", ()))
+    local_indexes = tuple(_index(i) for i in doc.get("localSecondaryIndexes", ()))
+    indexes = global_indexes + local_indexes
+    keys = {k.name for i in indexes for k in (i.partition_key, i.sort_key) if k}
+    keys |= {k["name"] for k in (primary["partitionKey"], primary.get("sortKey")) if k}
     return Table(
         name=doc["tableName"],
         description=doc.get("description", ""),
         partition_key=partition,
         sort_key=_key(primary.get("sortKey")),
-        global_indexes=tuple(_index(i) for i in doc.get("globalSecondaryIndexes", ())),
-        local_indexes=tuple(_index(i) for i in doc.get("localSecondaryIndexes", ())),
+        global_indexes=global_indexes,
+        local_indexes=local_indexes,
         ttl_attribute=ttl.get("attributeName") if ttl.get("enabled") else None,
         stream_view_type=streams.get("viewType") if streams.get("enabled") else None,
         pitr=doc.get("pitr", {"enabled": True})["enabled"],
         capacity_mode=doc.get("capacityMode", DEFAULT_CAPACITY_MODE),
+        flag_keys=_flag_keys(doc, keys, indexes),
         # {"frequency", "retention"} (the customer's form, checked against the platform) also means selected.
         backup=frozen_map({env: backup.get(env, True) is not False for env in env_names}),
         tags=frozen_map(doc.get("tags", {})),
@@ -138,6 +156,7 @@ def _platform(raw: RawDefinition) -> Platform:
         first_environment=environments[0].name,
         promotions=tuple(Promotion(e.promotes_from, e.name) for e in environments if e.promotes_from),
         dr_environments=tuple(e.name for e in environments if e.dr_replication),
+        tag_names=tuple(sorted({name for e in environments for name in e.tags})),
     )
 
 
@@ -231,19 +250,34 @@ def key_types(table_schema: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(table_schema["$defs"]["key"]["properties"]["type"]["enum"])
 
 
+def max_indexes(table_schema: Mapping[str, Any]) -> Mapping[str, int]:
+    """How many global and local secondary indexes the table schema allows per table."""
+    properties = table_schema["properties"]
+    return frozen_map(
+        {
+            "global": properties["globalSecondaryIndexes"]["maxItems"],
+            "local": properties["localSecondaryIndexes"]["maxItems"],
+        }
+    )
+
+
 def build_model(raw: RawDefinition) -> Model:
     """Turn a validated definition into the model the blueprints render."""
     platform = _platform(raw)
     env_names = tuple(e.name for e in platform.environments)
     tables = tuple(sorted((_table(d.data, env_names) for d in raw.tables), key=lambda t: t.name))
+    templates = _templates(raw)
     return Model(
         platform=platform,
         tables=tables,
         table_schema=raw.table_schema,
         key_types=key_types(raw.table_schema),
+        max_indexes=max_indexes(raw.table_schema),
         buckets=_buckets(raw.platform.data, env_names),
         brand=frozen_map(raw.catalog["brand"]),
-        templates=_templates(raw),
+        templates=templates,
+        # The catalog's folders, in first-use order.
+        template_categories=tuple(dict.fromkeys(t.category for t in templates)),
         pins=raw.pins,
         codeowners=_codeowners(raw.platform.data),
         github=_github(raw.platform.data, env_names),

@@ -48,6 +48,16 @@ REPLICA_STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 
 
 @dataclass(frozen=True)
+class FlagKey:
+    """A flag stored as N because it keys an index (DynamoDB has no BOOL keys): its values and indexes."""
+
+    name: str
+    values: tuple[Any, ...]
+    description: str
+    indexes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     """One DynamoDB table, with its validated table file as the contract Lambdas read."""
 
@@ -61,6 +71,7 @@ class Table:
     stream_view_type: str | None
     pitr: bool
     capacity_mode: str
+    flag_keys: tuple[FlagKey, ...]
     backup: Mapping[str, bool]
     tags: Mapping[str, str]
     kms_aliases: Mapping[str, str]
@@ -167,6 +178,7 @@ class Platform:
     first_environment: str
     promotions: tuple[Promotion, ...]
     dr_environments: tuple[str, ...]
+    tag_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -215,9 +227,11 @@ class Model:
     tables: tuple[Table, ...]
     table_schema: Mapping[str, Any]
     key_types: tuple[str, ...]
+    max_indexes: Mapping[str, int]
     buckets: tuple[Bucket, ...]
     brand: Mapping[str, str]
     templates: tuple[EmailTemplate, ...]
+    template_categories: tuple[str, ...]
     pins: Pins
     codeowners: CodeOwners | None
     github: GitHub
