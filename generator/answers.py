@@ -59,7 +59,7 @@ def _table(table: Table) -> dict[str, Any]:
         "local_indexes": [_index(i) for i in table.local_indexes],
         "capacity_mode": table.capacity_mode,
         "flag_keys": [
-            {"name": f.name, "values": list(f.values), "description": f.description, "indexes": list(f.indexes)}
+            {"name": f.name, "enum": list(f.values), "description": f.description, "indexes": list(f.indexes)}
             for f in table.flag_keys
         ],
         "attributes": list(table.document.get("attributes", [])),
