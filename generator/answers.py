@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generator.consumer_policy import consumer_tables_policy, consumer_templates_policy
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
-from generator.iam import consumer_tables_policy, consumer_templates_policy, role_policy
+from generator.iam import role_policy
 from generator.model import (
     DYNAMODB_REPO,
     GITHUB_OIDC_AUDIENCE,
