@@ -154,6 +154,7 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         "promotions": [{"source": p.source, "target": p.target} for p in model.platform.promotions],
         "dr_environments": list(model.platform.dr_environments),
         "tag_names": list(model.platform.tag_names),
+        "regions": {"primary": model.platform.primary_region, "dr": model.platform.dr_region},
     }
 
 

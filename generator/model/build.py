@@ -152,6 +152,8 @@ def _platform(raw: RawDefinition) -> Platform:
         terraform_version=raw.pins.terraform_version,
         terraform_required_version=required_version(raw.pins.terraform_version),
         aws_provider_version=raw.pins.provider("aws").version,
+        primary_region=raw.platform.data["primary_region"],
+        dr_region=raw.platform.data["dr_region"],
         environments=environments,
         first_environment=environments[0].name,
         promotions=tuple(Promotion(e.promotes_from, e.name) for e in environments if e.promotes_from),

@@ -174,6 +174,8 @@ class Platform:
     terraform_version: str
     terraform_required_version: str
     aws_provider_version: str
+    primary_region: str
+    dr_region: str
     environments: tuple[Environment, ...]
     first_environment: str
     promotions: tuple[Promotion, ...]
