@@ -36,6 +36,11 @@ def _key(key: Key | None) -> dict[str, str] | None:
     return {"name": key.name, "type": key.type} if key else None
 
 
+def _primary_key(key: Key | None) -> dict[str, str | None] | None:
+    """A key of the table itself, with the value pattern and meaning its table file gives (docs print them)."""
+    return {"name": key.name, "type": key.type, "pattern": key.pattern, "description": key.description} if key else None
+
+
 def _index(index: Index) -> dict[str, Any]:
     return {
         "name": index.name,
@@ -55,6 +60,8 @@ def _table(table: Table) -> dict[str, Any]:
         "description": table.description,
         "hash_key": table.partition_key.name,
         "range_key": table.sort_key.name if table.sort_key else None,
+        "partition_key": _primary_key(table.partition_key),
+        "sort_key": _primary_key(table.sort_key),
         "key_attributes": [_key(k) for k in table.key_attributes],
         "global_indexes": [_index(i) for i in table.global_indexes],
         "local_indexes": [_index(i) for i in table.local_indexes],

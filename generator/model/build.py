@@ -38,7 +38,7 @@ DEFAULT_STREAMS = {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES"}
 
 
 def _key(raw: Mapping[str, Any] | None) -> Key | None:
-    return Key(raw["name"], raw["type"]) if raw else None
+    return Key(raw["name"], raw["type"], raw.get("pattern"), raw.get("description")) if raw else None
 
 
 def _index(raw: Mapping[str, Any]) -> Index:

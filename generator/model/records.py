@@ -26,10 +26,12 @@ def frozen_map(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class Key:
-    """A key attribute (name and S/N/B type) of a table or an index."""
+    """A key attribute (name and S/N/B type) of a table or an index, with how its value is built and what it means."""
 
     name: str
     type: str
+    pattern: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
