@@ -206,3 +206,24 @@ def test_required_checks_are_the_job_names_validate_yml_runs(repo: str, request:
     spec = request.getfixturevalue("dynamodb" if "dynamodb" in repo else "s3")
     assert ruleset["required_status_checks"] == spec["github"]["required_status_checks"] == reported
     assert spec["validate_jobs"]["fmt"] in reported and spec["validate_jobs"]["checkov"] in reported
+
+
+def test_table_keys_carry_their_pattern_and_meaning(dynamodb: dict[str, Any]) -> None:
+    for table in dynamodb["tables"]:
+        primary = table["document"]["primaryKey"]
+        partition = primary["partitionKey"]
+        assert table["partition_key"] == {
+            "name": partition["name"],
+            "type": partition["type"],
+            "pattern": partition.get("pattern"),
+            "description": partition.get("description"),
+        }
+        assert (table["sort_key"] or {}).get("name") == (primary.get("sortKey") or {}).get("name") == table["range_key"]
+    assert _table(dynamodb, "sessions")["sort_key"] is None
+
+
+def test_regions_are_the_platforms(dynamodb: dict[str, Any], s3: dict[str, Any]) -> None:
+    platform = yaml.safe_load((EDGE_DEFINITION / "platform.yaml").read_text(encoding="utf-8"))
+    for spec in (dynamodb, s3):
+        assert spec["regions"] == {"primary": platform["primary_region"], "dr": platform["dr_region"]}
+        assert spec["tag_names"] == sorted({tag for env in spec["environments"] for tag in env["tags"]})
