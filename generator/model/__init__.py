@@ -6,7 +6,6 @@ decides every derived value; the naming rules themselves live in :mod:`generator
 
 from __future__ import annotations
 
-from generator.definition.names import role_name
 from generator.model.build import (
     BACKUP_SCHEDULES,
     BACKUP_WINDOWS,
@@ -67,5 +66,4 @@ __all__ = [
     "key_types",
     "partition",
     "required_version",
-    "role_name",
 ]
