@@ -265,6 +265,11 @@ def dr_vault(env: str) -> str:
     return backup_vault(env) + "-dr"
 
 
+def backup_policy(frequency: str, retention_days: int) -> str:
+    """The name of an AWS Backup policy, which tables carry as their ``BackupPolicy`` tag: ``bbws-daily-35d``."""
+    return f"bbws-{frequency}-{retention_days}d"
+
+
 def backup_role(env: str) -> str:
     """The IAM role AWS Backup assumes in ``env``."""
     return f"bbws-dynamodb-{env}-backup"

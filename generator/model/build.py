@@ -104,7 +104,7 @@ def _environments(platform: Mapping[str, Any]) -> tuple[Environment, ...]:
     previous: str | None = None
     for name, env in platform["environments"].items():
         backup = env["backup"]
-        policy = f"bbws-{backup['frequency']}-{backup['retention_days']}d"
+        policy = names.backup_policy(backup["frequency"], backup["retention_days"])
         tags = {**platform["tags"], "Environment": name, "BackupPolicy": policy}
         envs.append(
             Environment(
