@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from generator.consumer_policy import consumer_tables_policy, consumer_templates_policy
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
-from generator.iam import consumer_tables_policy, consumer_templates_policy, role_policy
+from generator.iam import role_policy
 from generator.model import (
     DYNAMODB_REPO,
     GITHUB_OIDC_AUDIENCE,
@@ -28,9 +29,6 @@ from generator.model import (
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 
-# Node.js for the S3 repo's html-validate (tools/email); html-validate 9 supports 18.19 and later.
-NODE_VERSION = "20"
-
 Answers = dict[str, Any]
 
 
@@ -38,11 +36,18 @@ def _key(key: Key | None) -> dict[str, str] | None:
     return {"name": key.name, "type": key.type} if key else None
 
 
+def _primary_key(key: Key | None) -> dict[str, str | None] | None:
+    """A key of the table itself, with the value pattern and meaning its table file gives (docs print them)."""
+    return {"name": key.name, "type": key.type, "pattern": key.pattern, "description": key.description} if key else None
+
+
 def _index(index: Index) -> dict[str, Any]:
     return {
         "name": index.name,
         "hash_key": index.partition_key.name,
+        "hash_key_type": index.partition_key.type,
         "range_key": index.sort_key.name if index.sort_key else None,
+        "range_key_type": index.sort_key.type if index.sort_key else None,
         "projection_type": index.projection,
         "non_key_attributes": list(index.non_key_attributes),
         "access_pattern": index.access_pattern,
@@ -55,10 +60,16 @@ def _table(table: Table) -> dict[str, Any]:
         "description": table.description,
         "hash_key": table.partition_key.name,
         "range_key": table.sort_key.name if table.sort_key else None,
+        "partition_key": _primary_key(table.partition_key),
+        "sort_key": _primary_key(table.sort_key),
         "key_attributes": [_key(k) for k in table.key_attributes],
         "global_indexes": [_index(i) for i in table.global_indexes],
         "local_indexes": [_index(i) for i in table.local_indexes],
-        "capacity_mode": table.document.get("capacityMode", "ON_DEMAND"),
+        "capacity_mode": table.capacity_mode,
+        "flag_keys": [
+            {"name": f.name, "enum": list(f.values), "description": f.description, "indexes": list(f.indexes)}
+            for f in table.flag_keys
+        ],
         "attributes": list(table.document.get("attributes", [])),
         "ttl_attribute": table.ttl_attribute,
         "stream_view_type": table.stream_view_type,
@@ -91,7 +102,7 @@ def _environment(env: Environment) -> dict[str, Any]:
             "start_window_minutes": env.backup_start_window,
             "completion_window_minutes": env.backup_completion_window,
             "vault": env.backup_vault,
-            "dr_vault": f"{env.backup_vault}-dr" if env.dr_replication else None,
+            "dr_vault": env.dr_vault,
             "role": env.backup_role,
         },
         "tags": dict(env.tags),
@@ -137,14 +148,20 @@ def _common(model: Model, repo: str, kind: str, components: list[dict[str, str]]
         "repo": {"name": repo, "kind": kind},
         "github": _github(model, repo, kind),
         "terraform_version": model.platform.terraform_version,
-        # Any patch of the pinned minor: S3 native state locking needs 1.10 or later.
-        "terraform_required_version": "~> " + ".".join(model.platform.terraform_version.split(".")[:2]) + ".0",
+        "terraform_required_version": model.platform.terraform_required_version,
         "aws_provider_version": model.platform.aws_provider_version,
         "python_version": model.pins.python_version,
         "python_requirements": list(model.pins.python["requirements"]),
         "pins": model.pins.as_answers(),
         "components": components,
         "environments": [_environment(e) for e in model.platform.environments],
+        # The order environments are deployed in: merges to main go to the first, each promotion takes a
+        # commit from its source to its target.
+        "first_environment": model.platform.first_environment,
+        "promotions": [{"source": p.source, "target": p.target} for p in model.platform.promotions],
+        "dr_environments": list(model.platform.dr_environments),
+        "tag_names": list(model.platform.tag_names),
+        "regions": {"primary": model.platform.primary_region, "dr": model.platform.dr_region},
     }
 
 
@@ -178,14 +195,24 @@ def _component(name: str, kind: str) -> dict[str, str]:
     return {"name": name, "path": f"terraform/{name}", "kind": kind}
 
 
-def _required_checks(spec: Answers) -> list[str]:
-    """Check names of validate.yml's jobs (matrix expanded): the required status checks on main."""
-    commands = ", ".join(c["name"] for c in spec["validate_commands"]) or "Repository checks"
-    return [
-        "terraform fmt",
-        *(f"terraform validate ({c['name']})" for c in spec["components"]),
-        commands,
-        "checkov (Terraform security scan)",
+def _checks(spec: Answers) -> None:
+    """validate.yml's job names, and the required status checks on main: the same names, matrix expanded.
+
+    The workflow prints ``validate_jobs`` and the ruleset requires ``required_status_checks``, so a
+    renamed job can never leave main requiring a check that no longer runs.
+    """
+    jobs = {
+        "fmt": "terraform fmt",
+        "terraform": "terraform validate",
+        "repository_checks": ", ".join(c["name"] for c in spec["validate_commands"]) or "Repository checks",
+        "checkov": "checkov (Terraform security scan)",
+    }
+    spec["validate_jobs"] = jobs
+    spec["github"]["required_status_checks"] = [
+        jobs["fmt"],
+        *(f"{jobs['terraform']} ({c['name']})" for c in spec["components"]),
+        jobs["repository_checks"],
+        jobs["checkov"],
     ]
 
 
@@ -195,6 +222,8 @@ def dynamodb_spec(model: Model) -> Answers:
     spec = _common(model, DYNAMODB_REPO, "dynamodb", components)
     spec["tables"] = [_table(t) for t in model.tables]
     spec["table_schema"] = dict(model.table_schema)
+    spec["key_types"] = list(model.key_types)
+    spec["max_indexes"] = dict(model.max_indexes)
     spec["validate_commands"] = [
         {"name": "Validate table schema files", "run": "python scripts/validate_schemas.py schemas"}
     ]
@@ -210,7 +239,7 @@ def dynamodb_spec(model: Model) -> Answers:
         env["backup"]["protected_roles"] = [roles["plan"]["arn"], roles["apply"]["arn"]]
     # What a Lambda's role needs to use the tables, per environment (README and LLD print it).
     spec["consumer_policy"] = {e.name: consumer_tables_policy(model, e) for e in model.platform.environments}
-    spec["github"]["required_status_checks"] = _required_checks(spec)
+    _checks(spec)
     return spec
 
 
@@ -270,11 +299,13 @@ def s3_spec(model: Model) -> Answers:
     spec["templates_purpose"] = TEMPLATES_PURPOSE
     spec["catalog"] = {"brand": dict(model.brand), "templates": [_catalog_entry(t) for t in model.templates]}
     spec["templates"] = [_template(t) for t in model.templates]
+    spec["template_categories"] = list(model.template_categories)
+    spec["content_types"] = [HTML_CONTENT_TYPE, TEXT_CONTENT_TYPE]
     spec["template_files"] = [f for t in model.templates for f in _template_files(t)]
     # html-validate (tools/email, pinned by its package-lock.json) runs where installed; CI installs it and
     # requires it (ci_run), runbooks show the plain command (it says when html-validate was skipped).
     spec["node_tools"] = ["tools/email"]
-    spec["node_version"] = NODE_VERSION
+    spec["node_version"] = model.pins.node_version
     spec["validate_commands"] = [
         {
             "name": "Validate email templates",
@@ -288,7 +319,7 @@ def s3_spec(model: Model) -> Answers:
     }
     spec["codeowners"] = _codeowners(model, "s3", paths)
     spec["consumer_policy"] = {e.name: consumer_templates_policy(model, e) for e in model.platform.environments}
-    spec["github"]["required_status_checks"] = _required_checks(spec)
+    _checks(spec)
     return spec
 
 

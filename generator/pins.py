@@ -58,6 +58,7 @@ class Pins:
     python_version: str
     python: Mapping[str, tuple[str, ...]]
     npm: Mapping[str, str]
+    node_version: str
 
     def provider(self, name: str) -> Provider:
         """The provider called ``name`` (``aws``)."""
@@ -73,6 +74,7 @@ class Pins:
             "actions": {a.key: {"action": a.action, "sha": a.sha, "tag": a.tag, "uses": a.uses} for a in self.actions},
             "python": {"version": self.python_version, **{group: list(self.python[group]) for group in PYTHON_GROUPS}},
             "npm": dict(self.npm),
+            "node": {"version": self.node_version},
         }
 
 
@@ -135,4 +137,5 @@ def build_pins(data: Mapping[str, Any], pinned: Mapping[str, str]) -> Pins:
         python_version=str(python["version"]),
         python={group: tuple(sorted(pinned[_normalized(name)] for name in python[group])) for group in PYTHON_GROUPS},
         npm={name: str(version) for name, version in sorted(data.get("npm", {}).items())},
+        node_version=str(data["node"]["version"]),
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.checks import schema_findings, table_files, template_findings, validate_documents
 from generator.definition import names, safe_read
-from generator.definition.names import TEMPLATES_PURPOSE
+from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
 from generator.errors import DefinitionError
 from generator.locations import Document, Finding, pointer_of
 from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
@@ -177,14 +177,13 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
         problems.append(
             platform.finding(
                 ["buckets"],
-                "the email templates need a bucket with purpose 'templates'",
-                "add buckets.templates (see the shipped platform.yaml)",
+                f"the email templates need a bucket with purpose {TEMPLATES_PURPOSE!r}",
+                f"add buckets.{TEMPLATES_PURPOSE} (see the shipped platform.yaml)",
             )
         )
     for purpose in platform.data["buckets"]:
         for env in envs:
-            for suffix in ("", "-logs", "-dr"):
-                name = platform.data["bucket_name"].replace("{purpose}", purpose + suffix).replace("{env}", env)
+            for name in names.bucket_names(platform.data["bucket_name"], purpose, env).values():
                 if len(name) > 63:
                     problems.append(
                         platform.finding(
@@ -194,7 +193,7 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                             key=True,
                         )
                     )
-        if purpose + "-logs" in platform.data["buckets"] or purpose + "-dr" in platform.data["buckets"]:
+        if any(purpose + suffix in platform.data["buckets"] for suffix in names.BUCKET_SUFFIXES.values()):
             problems.append(
                 platform.finding(
                     ["buckets", purpose],
@@ -204,7 +203,7 @@ def _cross_file(platform: Document, tables: list[Document], problems: list[Findi
                 )
             )
     _github(platform, envs, problems)
-    components = {*platform.data["buckets"], "backup", *(d.data.get("tableName") for d in tables)}
+    components = {*platform.data["buckets"], BACKUP_COMPONENT, *(d.data.get("tableName") for d in tables)}
     for name in platform.data.get("codeowners", {}).get("components", {}):
         if name not in components:
             problems.append(
@@ -274,9 +273,6 @@ MAX_ROLE_NAME = 64
 
 
 def _github(platform: Document, envs: list[str], problems: list[Finding]) -> None:
-    # The model names the roles; imported here because the model imports this package.
-    from generator.model import role_name
-
     github = platform.data["github"]
     reviewers = github["reviewers"]
     count = len(reviewers["users"]) + len(reviewers["teams"])
@@ -291,7 +287,7 @@ def _github(platform: Document, envs: list[str], problems: list[Finding]) -> Non
         )
     for kind, repository in github["repositories"].items():
         for env in envs:
-            name = role_name(repository, "apply", env)
+            name = names.role_name(repository, "apply", env)
             if len(name) > MAX_ROLE_NAME:
                 problems.append(
                     platform.finding(

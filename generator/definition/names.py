@@ -222,3 +222,59 @@ def template_count_problems(file: str, count: int) -> list[Finding]:
     if count <= MAX_TEMPLATES:
         return []
     return [Finding(file, 0, "", f"{count} templates, over the limit of {MAX_TEMPLATES}", "split the catalog")]
+
+
+# The buckets each purpose gets besides its own: its access-log bucket and, where the environment
+# replicates, its DR replica. A purpose must not end in one of these (it would take another's name).
+BUCKET_SUFFIXES = {"logs": "-logs", "dr": "-dr"}
+
+
+def bucket_name(pattern: str, purpose: str, env: str) -> str:
+    """The S3 bucket of ``purpose`` in ``env`` by the platform's ``bucket_name`` pattern (``bbws-{purpose}-{env}``).
+
+    ``purpose`` may carry a suffix of :data:`BUCKET_SUFFIXES` (``templates-logs``) for the companion buckets.
+    """
+    return pattern.replace("{purpose}", purpose).replace("{env}", env)
+
+
+def bucket_names(pattern: str, purpose: str, env: str) -> dict[str, str]:
+    """The bucket of ``purpose`` in ``env`` and its companions: {"bucket", "logs", "dr"} -> S3 name."""
+    return {
+        "bucket": bucket_name(pattern, purpose, env),
+        **{kind: bucket_name(pattern, purpose + suffix, env) for kind, suffix in BUCKET_SUFFIXES.items()},
+    }
+
+
+def state_bucket(pattern: str, env: str) -> str:
+    """The Terraform state bucket of ``env`` by the platform's ``state_bucket`` pattern (``...-{env}``)."""
+    return pattern.replace("{env}", env)
+
+
+def kms_alias(table: str, env: str) -> str:
+    """The KMS alias of a table's key in ``env``: KMS aliases allow no dots, table names may have them."""
+    return f"alias/bbws-dynamodb-{table.replace('.', '-')}-{env}"
+
+
+def backup_vault(env: str) -> str:
+    """The AWS Backup vault (and plan) of the DynamoDB repo in ``env``."""
+    return f"bbws-dynamodb-{env}"
+
+
+def dr_vault(env: str) -> str:
+    """The vault in the DR region that ``env``'s recovery points are copied to."""
+    return backup_vault(env) + "-dr"
+
+
+def backup_policy(frequency: str, retention_days: int) -> str:
+    """The name of an AWS Backup policy, which tables carry as their ``BackupPolicy`` tag: ``bbws-daily-35d``."""
+    return f"bbws-{frequency}-{retention_days}d"
+
+
+def backup_role(env: str) -> str:
+    """The IAM role AWS Backup assumes in ``env``."""
+    return f"bbws-dynamodb-{env}-backup"
+
+
+def role_name(repository: str, purpose: str, env: str) -> str:
+    """IAM role of a repo in an environment: ``<repo>-plan-<env>`` or ``<repo>-apply-<env>``."""
+    return f"{repository}-{purpose}-{env}"

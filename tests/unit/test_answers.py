@@ -10,12 +10,13 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.answers import dynamodb_spec, s3_spec
 from generator.definition import load_definition
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
 from generator.model import Model, build_model
-from tests.conftest import EDGE
+from tests.conftest import DEFINITION, EDGE
 
 EDGE_DEFINITION = EDGE / "definition"
 
@@ -148,3 +149,81 @@ def test_terraform_constraint_allows_patches_of_the_pinned_minor(dynamodb: dict[
     major, minor, _ = model.platform.terraform_version.split(".")
     assert dynamodb["terraform_required_version"] == f"~> {major}.{minor}.0"
     assert dynamodb["terraform_version"] == model.platform.terraform_version
+
+
+# --- Derived values the blueprints lay out (issue 14: computed in the model, not in templates) --------------
+
+
+def test_promotions_first_and_dr_environments(dynamodb: dict[str, Any], s3: dict[str, Any]) -> None:
+    for spec in (dynamodb, s3):
+        assert spec["first_environment"] == "dev"
+        assert spec["promotions"] == [{"source": "dev", "target": "sit"}, {"source": "sit", "target": "prod"}]
+        assert spec["dr_environments"] == ["sit", "prod"]
+        assert [e["name"] for e in spec["environments"] if e["backup"]["dr_vault"]] == spec["dr_environments"]
+
+
+def test_key_types_index_limits_and_index_key_types(dynamodb: dict[str, Any]) -> None:
+    assert dynamodb["key_types"] == ["S", "N", "B"]
+    assert dynamodb["max_indexes"] == {"global": 20, "local": 5}
+    (lsi,) = _table(dynamodb, "readings")["local_indexes"]
+    assert (lsi["hash_key_type"], lsi["range_key_type"]) == ("S", "N")
+    (gsi,) = _table(dynamodb, "sessions")["global_indexes"]
+    assert (gsi["hash_key_type"], gsi["range_key_type"]) == ("S", None)
+    assert {t["capacity_mode"] for t in dynamodb["tables"]} == {"ON_DEMAND"}
+
+
+def test_shipped_flag_keys_reach_the_answers() -> None:
+    spec = dynamodb_spec(build_model(load_definition(DEFINITION)))
+    flags = {t["name"]: [(f["name"], f["enum"], f["indexes"]) for f in t["flag_keys"]] for t in spec["tables"]}
+    assert flags["campaigns"] == [("active", [1, 0], ["CampaignActiveIndex", "ActiveIndex"])]
+    assert flags["tenants"] == [("active", [1, 0], ["ActiveIndex"])]
+
+
+def test_template_categories_and_content_types(s3: dict[str, Any]) -> None:
+    assert s3["template_categories"] == ["receipts", "notifications"]
+    assert {t["category"] for t in s3["catalog"]["templates"]} == set(s3["template_categories"])
+    assert s3["content_types"] == ["text/html; charset=utf-8", "text/plain; charset=utf-8"]
+
+
+def test_node_version_is_the_pinned_one(s3: dict[str, Any]) -> None:
+    pins = yaml.safe_load((EDGE_DEFINITION / "pins.yaml").read_text(encoding="utf-8"))
+    assert s3["node_version"] == pins["node"]["version"] == s3["pins"]["node"]["version"] == "20"
+
+
+@pytest.mark.parametrize("repo", ["2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas"])
+def test_required_checks_are_the_job_names_validate_yml_runs(repo: str, request: pytest.FixtureRequest) -> None:
+    """The ruleset on main requires exactly the checks the committed validate.yml reports (matrix expanded)."""
+    root = EDGE / "repos" / repo
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "validate.yml").read_text(encoding="utf-8"))
+    reported: list[str] = []
+    for job in workflow["jobs"].values():
+        components = job.get("strategy", {}).get("matrix", {}).get("component")
+        if components:
+            reported += [job["name"].replace("${{ matrix.component }}", c) for c in components]
+        else:
+            reported.append(job["name"])
+    ruleset = json.loads((root / "scripts" / "github_protection.json").read_text(encoding="utf-8"))
+    spec = request.getfixturevalue("dynamodb" if "dynamodb" in repo else "s3")
+    assert ruleset["required_status_checks"] == spec["github"]["required_status_checks"] == reported
+    assert spec["validate_jobs"]["fmt"] in reported and spec["validate_jobs"]["checkov"] in reported
+
+
+def test_table_keys_carry_their_pattern_and_meaning(dynamodb: dict[str, Any]) -> None:
+    for table in dynamodb["tables"]:
+        primary = table["document"]["primaryKey"]
+        partition = primary["partitionKey"]
+        assert table["partition_key"] == {
+            "name": partition["name"],
+            "type": partition["type"],
+            "pattern": partition.get("pattern"),
+            "description": partition.get("description"),
+        }
+        assert (table["sort_key"] or {}).get("name") == (primary.get("sortKey") or {}).get("name") == table["range_key"]
+    assert _table(dynamodb, "sessions")["sort_key"] is None
+
+
+def test_regions_are_the_platforms(dynamodb: dict[str, Any], s3: dict[str, Any]) -> None:
+    platform = yaml.safe_load((EDGE_DEFINITION / "platform.yaml").read_text(encoding="utf-8"))
+    for spec in (dynamodb, s3):
+        assert spec["regions"] == {"primary": platform["primary_region"], "dr": platform["dr_region"]}
+        assert spec["tag_names"] == sorted({tag for env in spec["environments"] for tag in env["tags"]})

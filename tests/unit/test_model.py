@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.definition import load_definition
+from generator.definition import load_definition, names
 from generator.model import Model, Table, build_model, partition
-from tests.conftest import EDGE
+from tests.conftest import DEFINITION, EDGE
 
 EDGE_DEFINITION = EDGE / "definition"
 
@@ -188,3 +188,69 @@ def test_apply_roles_trust_only_their_own_environment(model: Model) -> None:
         for env, subjects in access.apply_subjects.items():
             assert all(s.endswith((f":environment:{env}", f":environment:rollback-{env}")) for s in subjects)
         assert not any(":environment:" in s for s in access.plan_subjects), "plan roles are not environment-bound"
+
+
+# --- Values derived once for the blueprints (issue 14: one home per rule) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Model:
+    return build_model(load_definition(DEFINITION))
+
+
+def test_promotion_order_is_the_first_environment_then_each_promotion(model: Model, shipped: Model) -> None:
+    for built in (model, shipped):
+        platform = built.platform
+        assert platform.first_environment == "dev"
+        assert [(p.source, p.target) for p in platform.promotions] == [("dev", "sit"), ("sit", "prod")]
+        # The same order as promotes_from: a template reading either never disagrees.
+        assert [p.target for p in platform.promotions] == [e.name for e in platform.environments if e.promotes_from]
+
+
+def test_dr_environments_and_their_vaults(model: Model, shipped: Model) -> None:
+    assert model.platform.dr_environments == ("sit", "prod")
+    assert shipped.platform.dr_environments == ("prod",)
+    vaults = {e.name: (e.backup_vault, e.dr_vault) for e in model.platform.environments}
+    assert vaults == {
+        "dev": ("bbws-dynamodb-dev", None),
+        "sit": ("bbws-dynamodb-sit", "bbws-dynamodb-sit-dr"),
+        "prod": ("bbws-dynamodb-prod", "bbws-dynamodb-prod-dr"),
+    }
+
+
+def test_key_types_and_index_limits_come_from_the_table_schema(model: Model) -> None:
+    assert model.key_types == ("S", "N", "B"), "BOOL is never a key type"
+    assert dict(model.max_indexes) == {"global": 20, "local": 5}
+
+
+def test_terraform_constraint_and_capacity_default(model: Model) -> None:
+    assert model.platform.terraform_version == "1.11.4"
+    assert model.platform.terraform_required_version == "~> 1.11.0"
+    assert {t.capacity_mode for t in model.tables} == {"ON_DEMAND"}, "no table file names a capacity mode"
+
+
+def test_flag_keys_are_numeric_enum_keys_with_the_indexes_they_key(model: Model, shipped: Model) -> None:
+    assert all(t.flag_keys == () for t in model.tables), "the edge record has no numeric flag keys"
+    campaigns = _table(shipped, "campaigns")
+    (flag,) = campaigns.flag_keys
+    assert (flag.name, flag.values, flag.indexes) == ("active", (1, 0), ("CampaignActiveIndex", "ActiveIndex"))
+
+
+def test_tag_names_and_template_categories(model: Model, shipped: Model) -> None:
+    assert model.platform.tag_names == ("BackupPolicy", "CostCenter", "Environment", "ManagedBy", "Owner", "Project")
+    assert shipped.template_categories == ("receipts", "notifications", "invoices"), "in catalog order"
+    assert model.template_categories == ("receipts", "notifications")
+
+
+def test_bucket_names_come_from_the_naming_module(model: Model, platform: dict[str, Any]) -> None:
+    pattern = platform["bucket_name"]
+    for bucket in model.buckets:
+        for env in _env_names(model):
+            named = names.bucket_names(pattern, bucket.purpose, env)
+            assert named == {
+                "bucket": bucket.names[env],
+                "logs": bucket.log_names[env],
+                "dr": bucket.dr_names[env],
+            }
+    assert names.bucket_name("bbws-{purpose}-{env}", "templates-logs", "sit") == "bbws-templates-logs-sit"
+    assert names.kms_alias("a.b", "dev") == "alias/bbws-dynamodb-a-b-dev", "KMS aliases allow no dots"

@@ -10,6 +10,9 @@ locals {
     prod = "bbws-dynamodb-prod"
     sit  = "bbws-dynamodb-sit"
   }
+  dr_vault_names = {
+    prod = "bbws-dynamodb-prod-dr"
+  }
   role_names = {
     dev  = "bbws-dynamodb-dev-backup"
     prod = "bbws-dynamodb-prod-backup"
@@ -35,6 +38,8 @@ locals {
   }
 
   name = local.vault_names[var.environment]
+  # Only environments that replicate have a vault in the DR region.
+  dr_name = try(local.dr_vault_names[var.environment], null)
   table_arns = [
     for table in local.backed_up_tables[var.environment] :
     "arn:${data.aws_partition.current.partition}:dynamodb:${var.aws_region}:${data.aws_caller_identity.current.account_id}:table/${table}"
@@ -99,7 +104,7 @@ resource "aws_kms_key" "dr_vault" {
   count    = var.dr_replication ? 1 : 0
   provider = aws.dr
 
-  description             = "AWS Backup vault ${local.name}-dr"
+  description             = "AWS Backup vault ${local.dr_name}"
   deletion_window_in_days = 30
   enable_key_rotation     = true
   policy                  = data.aws_iam_policy_document.kms.json
@@ -109,7 +114,7 @@ resource "aws_backup_vault" "dr" {
   count    = var.dr_replication ? 1 : 0
   provider = aws.dr
 
-  name        = "${local.name}-dr"
+  name        = local.dr_name
   kms_key_arn = aws_kms_key.dr_vault[0].arn
 }
 
