@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import manifest
+from generator.render import manifest
 from generator.cli import run
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 

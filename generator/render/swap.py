@@ -8,7 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
-from generator import faults, manifest
+from generator import faults
+from generator.render import manifest
 
 _RENAME_EXCHANGE = 2  # from linux/fs.h
 _AT_FDCWD = -100

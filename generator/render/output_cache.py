@@ -1,0 +1,217 @@
+"""Rendered trees kept by the hash of everything that decides them, so an unchanged definition skips
+loading, validating and rendering.
+
+The key covers every file of the definition (bytes, path, executable bit) and where it is (the notes name
+it), ``copier.yml`` and ``blueprints/`` (symlinks followed, as they are staged), every file of the
+generator package (its code, schemas and shipped scripts), ``pyproject.toml`` (the release and the pins),
+and the installed Copier, Jinja, PyYAML, jsonschema and Python versions. An entry is a folder
+``<key>/`` holding the rendered trees (manifests included), the definition's notes, and an index of the
+sha256 and executable bit of every file; it is written under a temporary name and renamed into place, and
+checked against its index on every use, so a partial or damaged entry is never used: the run renders
+afresh and replaces it.
+
+The cache never hides drift: a hit only stands in for rendering. The cached trees are compared with the
+output exactly as freshly rendered ones are, and swapped in (a copy, through the same staging and swap
+steps) when they differ. ``BBWS_GEN_CACHE_DIR=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import GenerateError
+from generator.render.cache_paths import cache_dir
+from generator.render.copier_adapter import installed
+
+FORMAT = 1
+INDEX = "index.json"
+TREES = "trees"
+KEEP_ENTRIES = 8  # newest entries kept; older ones are removed when a new one is stored
+_VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
+_SKIPPED = frozenset({"__pycache__"})
+
+
+def _files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(POSIX relative path, path) of every file under ``folder``, symlinks followed, in a stable order."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED)
+        for name in sorted(filenames):
+            if not name.endswith(".pyc"):
+                path = Path(dirpath) / name
+                yield path.relative_to(folder).as_posix(), path
+
+
+def input_key(root: Path, definition: Path) -> str:
+    """The sha256 of everything that decides the rendered trees (see the module docstring)."""
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode("utf-8", "surrogateescape") + b"\x00" + len(data).to_bytes(8, "big") + data)
+
+    add("format", str(FORMAT).encode())
+    add("definition at", str(definition.resolve()).encode("utf-8", "surrogateescape"))
+    add("python", sys.version.encode())
+    for name in _VERSIONED:
+        add(f"version of {name}", str(installed(name)).encode())
+    for label, path in (("copier.yml", root / "copier.yml"), ("pyproject.toml", root / "pyproject.toml")):
+        add(label, path.read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for label, folder in (("definition", definition), ("blueprints", root / "blueprints"), ("generator", package)):
+        for rel, path in _files(folder):
+            executable = os.stat(path).st_mode & 0o111 != 0
+            add(f"{label}/{rel} {'x' if executable else '-'}", path.read_bytes())
+    return digest.hexdigest()
+
+
+def _index_of(trees: Path) -> dict[str, list[str]]:
+    """{"<tree>/<path>": [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
+    index: dict[str, list[str]] = {}
+    for dirpath, dirnames, filenames in os.walk(trees):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            path = Path(dirpath) / name
+            rel = path.relative_to(trees).as_posix()
+            if path.is_symlink():
+                index[rel] = ["link", os.readlink(path)]
+            else:
+                mode = "x" if path.stat().st_mode & 0o111 else "-"
+                index[rel] = [hashlib.sha256(path.read_bytes()).hexdigest(), mode]
+    return index
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A usable cache entry: where its trees are, which trees, under which flag each goes, and the notes."""
+
+    folder: Path
+    trees: tuple[tuple[str, str], ...]  # (tree name, "output" or "docs")
+    notes: tuple[str, ...]
+    index: dict[str, list[str]]
+
+    def produce(self, check: bool) -> Callable[[Path], Path]:
+        """The pipeline's produce step: the entry's own trees to compare (check), else a verified copy of
+        them in staging to swap in."""
+
+        def produce(staging: Path) -> Path:
+            if check:
+                return self.folder / TREES
+            copy = staging / "rendered"
+            shutil.copytree(self.folder / TREES, copy, symlinks=True)
+            if _index_of(copy) != self.index:
+                raise GenerateError(
+                    f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
+                    ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
+                )
+            return copy
+
+        return produce
+
+
+class OutputCache:
+    """The entries of one cache folder for one key."""
+
+    def __init__(self, folder: Path, key: str, report: Callable[[str], None]) -> None:
+        self.folder = folder
+        self.key = key
+        self.report = report
+
+    @classmethod
+    def open(cls, root: Path, definition: Path, report: Callable[[str], None]) -> OutputCache | None:
+        """The cache for this project and definition; None when caching is off or the inputs cannot be read
+        (the full run then reports what is wrong with them)."""
+        folder = cache_dir("output")
+        if folder is None or not definition.is_dir():
+            return None
+        try:
+            return cls(folder, input_key(root, definition), report)
+        except OSError:
+            return None
+
+    @property
+    def entry_folder(self) -> Path:
+        return self.folder / self.key
+
+    def lookup(self) -> Entry | None:
+        """The entry for this key when it is complete and intact; a damaged one is removed (and reported)."""
+        folder = self.entry_folder
+        try:
+            data = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            return self._discard(f"its index is unreadable ({exc})")
+        try:
+            entry = Entry(
+                folder,
+                tuple((str(name), str(under)) for name, under in data["trees"]),
+                tuple(str(note) for note in data["notes"]),
+                {str(k): [str(part) for part in v] for k, v in data["files"].items()},
+            )
+            valid = data["format"] == FORMAT and all(under in ("output", "docs") for _, under in entry.trees)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            valid = False
+        if not valid:
+            return self._discard("its index is not in the expected format")
+        try:
+            actual = _index_of(folder / TREES)
+        except OSError as exc:
+            return self._discard(f"its files cannot be read ({exc})")
+        if actual != entry.index:
+            wrong = sorted(k for k in actual.keys() | entry.index.keys() if actual.get(k) != entry.index.get(k))
+            return self._discard(f"{len(wrong)} of its files do not match its index, e.g. {wrong[0]}")
+        with suppress(OSError):
+            os.utime(folder / INDEX)  # most recently used: kept longest
+        return entry
+
+    def _discard(self, why: str) -> Entry | None:
+        self.report(f"the cached output {self.entry_folder} is damaged ({why}): rendering afresh")
+        shutil.rmtree(self.entry_folder, ignore_errors=True)
+        return None
+
+    def store(self, rendered: Path, trees: Sequence[tuple[str, str]], notes: Sequence[str]) -> None:
+        """Keep the rendered ``trees`` (names under ``rendered``) for the next run; a cache that cannot be
+        written only costs time, so failures are reported, never raised."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
+        except OSError as exc:
+            self.report(f"could not keep the rendered output in {self.folder}: {exc}")
+            return
+        try:
+            for name, _ in trees:
+                shutil.copytree(rendered / name, temporary / TREES / name, symlinks=True)
+            index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes)}
+            index["files"] = _index_of(temporary / TREES)  # of the copy: what a later run will check
+            (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
+            shutil.rmtree(self.entry_folder, ignore_errors=True)  # a damaged one, or a concurrent run's
+            os.rename(temporary, self.entry_folder)
+        except OSError as exc:
+            if not (self.entry_folder / INDEX).is_file():  # else a concurrent run stored the same entry
+                self.report(f"could not keep the rendered output in {self.folder}: {exc}")
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the newest :data:`KEEP_ENTRIES` entries; drop temporary folders an interrupted run left."""
+        now = time.time()
+        entries: list[tuple[float, Path]] = []
+        for path in self.folder.iterdir():
+            with suppress(OSError):
+                if path.name.startswith(".tmp-"):
+                    if now - path.stat().st_mtime > 3600:
+                        shutil.rmtree(path, ignore_errors=True)
+                    continue
+                entries.append(((path / INDEX).stat().st_mtime, path))
+        for _, path in sorted(entries, reverse=True)[KEEP_ENTRIES:]:
+            shutil.rmtree(path, ignore_errors=True)

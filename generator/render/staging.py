@@ -1,0 +1,102 @@
+"""Render the blueprints into a staging folder beside the output, and check the Terraform there.
+
+Rendering never writes into the output directly: everything lands in a staging directory beside the
+output (so the final renames stay on one filesystem). The blueprints come from the project the command
+runs in (:mod:`generator.project`), never from where the package is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from generator import terraform
+from generator.errors import GenerateError
+from generator.render import manifest, swap
+from generator.render.copier_adapter import fast_rendering
+from generator.render.targets import Target, release
+
+
+@contextmanager
+def staging_dir(output: Path) -> Iterator[Path]:
+    """A fresh staging folder inside ``output``, removed after the block (a crash leaves it for recovery)."""
+    path = Path(tempfile.mkdtemp(prefix=swap.STAGING_PREFIX, dir=output))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def stage_template(root: Path, into: Path) -> Path:
+    """Copy the Copier template (copier.yml + blueprints, symlinks resolved) into a plain directory.
+
+    Rendering from the git checkout itself would make Copier clone it and fold in uncommitted work;
+    a plain copy is faster and renders exactly the working tree.
+    """
+    template = into / "template"
+    template.mkdir()
+    shutil.copy2(root / "copier.yml", template / "copier.yml")
+    shutil.copytree(root / "blueprints", template / "blueprints", symlinks=False)
+    return template
+
+
+def render_target(template: Path, target: Target, destination: Path, release_tag: str) -> None:
+    """Render one blueprint with Copier (public API only) into ``destination``."""
+    from copier import run_copy  # imported late: copier is slow to import and `validate` never needs it
+
+    from generator.answers import blueprint_data
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            run_copy(
+                str(template),
+                str(destination),
+                data=blueprint_data(target.blueprint, target.spec, release_tag),
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                skip_tasks=True,
+            )
+        except Exception as exc:  # Copier raises many types; all mean the blueprint did not render
+            raise GenerateError(f"blueprint {target.blueprint!r} failed to render: {exc}") from exc
+
+
+def _has_terraform(tree: Path) -> bool:
+    # The docs tree has none: no need to start terraform for it.
+    return any(tree.rglob("*.tf")) or any(tree.rglob("*.tfvars"))
+
+
+def _unformatted(tree: Path, name: str) -> list[str]:
+    return [f"{name}/{path}" for path in terraform.unformatted(tree)] if _has_terraform(tree) else []
+
+
+def render_all(root: Path, staging: Path, targets: list[Target], report: Callable[[str], None]) -> Path:
+    """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
+    when the blueprints fail or render Terraform that ``terraform fmt`` would change."""
+    template = stage_template(root, staging)
+    rendered = staging / "rendered"
+    rendered.mkdir()
+    tag = release(root)
+    # terraform fmt checks each rendered tree while the next one renders (it is another process).
+    with fast_rendering(report), ThreadPoolExecutor(max_workers=1) as fmt:
+        checks = []
+        for target in targets:
+            report(f"rendering {target.name} (blueprint {target.blueprint})")
+            render_target(template, target, rendered / target.name, tag)
+            manifest.write(rendered / target.name)
+            checks.append(fmt.submit(_unformatted, rendered / target.name, target.name))
+        report("checking that the rendered Terraform is fmt-clean")
+        unformatted = [name for check in checks for name in check.result()]
+    if unformatted:
+        raise GenerateError(
+            "the blueprints rendered Terraform that terraform fmt would change",
+            [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
+            + terraform.fmt_diff(rendered).splitlines(),
+        )
+    return rendered
