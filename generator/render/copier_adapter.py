@@ -42,11 +42,13 @@ def installed(distribution: str) -> str | None:
 
 def version_mismatches() -> list[str]:
     """One line per library whose installed version is not the one this adapter was written for."""
-    return [
-        f"{name} {installed(name) or 'not installed'} is installed; the adapter was written for {name} {pinned}"
-        for name, pinned in WRITTEN_FOR.items()
-        if installed(name) != pinned
-    ]
+    lines = []
+    for name, pinned in WRITTEN_FOR.items():
+        found = installed(name)
+        if found != pinned:
+            have = f"{name} is not installed" if found is None else f"{name} {found} is installed"
+            lines.append(f"{have}; the adapter was written for {name} {pinned}")
+    return lines
 
 
 @contextmanager
