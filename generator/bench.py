@@ -60,12 +60,13 @@ def _median(action: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
-def synthetic_definition(target: Path, count: int) -> Path:
-    """The shipped definition plus ``count`` more tables and ``count`` more templates."""
+def synthetic_definition(target: Path, tables: int, templates: int | None = None) -> Path:
+    """The shipped definition plus ``tables`` more tables and ``templates`` (default: as many) more templates."""
+    templates = tables if templates is None else templates
     definition = target / "definition"
     shutil.copytree(_root() / "definition", definition)
     tenants = (definition / "tables" / "tenants.json").read_text()
-    for i in range(count):
+    for i in range(tables):
         name = f"synthetic{i:03d}"
         (definition / "tables" / f"{name}.json").write_text(
             tenants.replace('"tableName": "tenants"', f'"tableName": "{name}"')
@@ -73,7 +74,7 @@ def synthetic_definition(target: Path, count: int) -> Path:
     catalog_path = definition / "templates" / "catalog.yaml"
     catalog = yaml.safe_load(catalog_path.read_text())
     source = next(t for t in catalog["templates"] if t["key"] == "receipts/receipt.html")
-    for i in range(count):
+    for i in range(templates):
         key = f"receipts/synthetic{i:03d}.html"
         for suffix in (".html", ".txt", ".contract.json", ".sample.json"):
             shutil.copy(
@@ -83,6 +84,16 @@ def synthetic_definition(target: Path, count: int) -> Path:
         catalog["templates"].append({**source, "key": key})
     catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False, width=200))
     return definition
+
+
+def largest_definition(target: Path) -> Path:
+    """The shipped definition grown to the definition's limits (MAX_TABLES tables, MAX_TEMPLATES templates)."""
+    from generator.definition.names import MAX_TABLES, MAX_TEMPLATES
+
+    shipped = _root() / "definition"
+    tables = MAX_TABLES - len(list((shipped / "tables").glob("*.json")))
+    templates = MAX_TEMPLATES - len(yaml.safe_load((shipped / "templates" / "catalog.yaml").read_text())["templates"])
+    return synthetic_definition(target, tables, templates)
 
 
 def _generate(definition: Path, out: Path, cache: Path, check: bool = False) -> None:

@@ -7,18 +7,17 @@ runs in (:mod:`generator.project`), never from where the package is installed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from generator import terraform
 from generator.errors import GenerateError
 from generator.render import manifest, swap
-from generator.render.copier_adapter import fast_rendering
 from generator.render.targets import Target, release
 
 
@@ -76,23 +75,76 @@ def _unformatted(tree: Path, name: str) -> list[str]:
     return [f"{name}/{path}" for path in terraform.unformatted(tree)] if _has_terraform(tree) else []
 
 
+# What the forked render workers render: set before the pool forks them, so nothing unpicklable (the
+# model's read-only mappings) has to cross a process boundary; each worker is handed only an index.
+_JOBS: tuple[Path, list[Target], Path, str] | None = None
+
+
+def _render_job(index: int) -> str | None:
+    """Render target ``index`` of :data:`_JOBS` (in a worker process); the error message, or None."""
+    assert _JOBS is not None
+    template, targets, rendered, tag = _JOBS
+    target = targets[index]
+    try:
+        render_target(template, target, rendered / target.name, tag)
+        manifest.write(rendered / target.name)
+    except GenerateError as exc:
+        return str(exc)
+    return None
+
+
+def _workers(count: int) -> int:
+    """Render processes: one per tree, at most one per CPU this process may use, and only where fork exists."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(count, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
 def render_all(root: Path, staging: Path, targets: list[Target], report: Callable[[str], None]) -> Path:
     """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
-    when the blueprints fail or render Terraform that ``terraform fmt`` would change."""
+    when the blueprints fail or render Terraform that ``terraform fmt`` would change.
+
+    The trees render in parallel worker processes (forked: they inherit Copier, already imported, and the
+    adapter's speed-ups); ``terraform fmt`` checks each tree as soon as it is rendered.
+    """
+    # Imported here: a run that takes its trees from the output cache never renders.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from generator.render.copier_adapter import fast_rendering
+
+    global _JOBS
     template = stage_template(root, staging)
     rendered = staging / "rendered"
     rendered.mkdir()
     tag = release(root)
-    # terraform fmt checks each rendered tree while the next one renders (it is another process).
-    with fast_rendering(report), ThreadPoolExecutor(max_workers=1) as fmt:
-        checks = []
-        for target in targets:
-            report(f"rendering {target.name} (blueprint {target.blueprint})")
-            render_target(template, target, rendered / target.name, tag)
-            manifest.write(rendered / target.name)
-            checks.append(fmt.submit(_unformatted, rendered / target.name, target.name))
-        report("checking that the rendered Terraform is fmt-clean")
-        unformatted = [name for check in checks for name in check.result()]
+    import copier  # noqa: F401  # once, before the workers fork, so none imports it again
+
+    with fast_rendering(report):
+        _JOBS = (template, targets, rendered, tag)
+        try:
+            for target in targets:
+                report(f"rendering {target.name} (blueprint {target.blueprint})")
+            workers = _workers(len(targets))
+            if workers == 1:
+                failures = [_render_job(index) for index in range(len(targets))]
+            else:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    failures = list(pool.map(_render_job, range(len(targets))))
+        finally:
+            _JOBS = None
+    failure = next((message for message in failures if message is not None), None)
+    if failure is not None:
+        raise GenerateError(failure)
+    report("checking that the rendered Terraform is fmt-clean")
+    with ThreadPoolExecutor(max_workers=2) as fmt:
+        unformatted = [
+            n
+            for names in fmt.map(_unformatted, [rendered / t.name for t in targets], [t.name for t in targets])
+            for n in names
+        ]
     if unformatted:
         raise GenerateError(
             "the blueprints rendered Terraform that terraform fmt would change",
