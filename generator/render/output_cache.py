@@ -147,7 +147,8 @@ class OutputCache:
         try:
             data = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return None
+            # Entries appear whole, by rename: a folder without its index is damage, not a store under way.
+            return self._discard("it has no index") if folder.is_dir() else None
         except (OSError, ValueError) as exc:
             return self._discard(f"its index is unreadable ({exc})")
         try:
@@ -193,7 +194,8 @@ class OutputCache:
             index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes)}
             index["files"] = _index_of(temporary / TREES)  # of the copy: what a later run will check
             (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
-            shutil.rmtree(self.entry_folder, ignore_errors=True)  # a damaged one, or a concurrent run's
+            # Never over an existing entry: a run may be comparing with it. (A damaged one was removed
+            # by lookup; a concurrent run's is as good as this one.)
             os.rename(temporary, self.entry_folder)
         except OSError as exc:
             if not (self.entry_folder / INDEX).is_file():  # else a concurrent run stored the same entry
