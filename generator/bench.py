@@ -121,10 +121,11 @@ def _generate(definition: Path, out: Path, cache: Path, check: bool = False) -> 
     args = ["generate", "--definition", str(definition), "--output", str(out / "repos"), "--docs", str(out / "docs")]
     if check:
         args.append("--check")
+    # With --code, run inside that checkout (``-m`` imports from the current directory first).
     result = subprocess.run(
-        [sys.executable, "-m", "generator", "-q", *args],
-        cwd=_root(),
-        env={**os.environ, CACHE_ENV: str(cache), **({"PYTHONPATH": _CODE[0]} if _CODE else {})},
+        [sys.executable, "-m", "generator", "-q", "--project", str(_root()), *args],
+        cwd=_CODE[0] if _CODE else _root(),
+        env={**os.environ, CACHE_ENV: str(cache)},
         capture_output=True,
         text=True,
         check=False,

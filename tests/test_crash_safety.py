@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from generator import faults
-from generator.render import lock, swap
 from generator.cli import run
+from generator.render import lock, swap
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 TREES = ["repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas", "docs"]

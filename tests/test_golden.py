@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from generator.render import manifest, pipeline, staging
-from generator.render.lock import LOCK_FILE
-from generator.render.targets import Target
 from generator.cli import run
 from generator.definition import load_definition
 from generator.errors import GenerateError
 from generator.model import build_model
+from generator.render import manifest, pipeline, staging
+from generator.render.lock import LOCK_FILE
+from generator.render.targets import Target
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 
@@ -161,3 +161,22 @@ def test_readme_installs_the_nox_pinned_in_pyproject() -> None:
 
     pin = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"][0]
     assert f'"{pin}"' in (ROOT / "README.md").read_text()
+
+
+def test_a_blueprint_that_fails_in_a_render_worker_fails_the_run_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trees render in forked worker processes: a failure there comes back as the run's error."""
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    before = _tree(output)
+
+    def failing(template: Path, target: Target, destination: Path, tag: str) -> None:
+        if target.blueprint == "s3":
+            raise GenerateError("blueprint 's3' failed to render: boom")
+
+    monkeypatch.setattr(staging, "render_target", failing)
+    with pytest.raises(GenerateError, match="blueprint 's3' failed to render: boom"):
+        pipeline.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
+    assert _tree(output) == before
+    assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]

@@ -107,11 +107,12 @@ def render_all(root: Path, staging: Path, targets: list[Target], report: Callabl
     when the blueprints fail or render Terraform that ``terraform fmt`` would change.
 
     The trees render in parallel worker processes (forked: they inherit Copier, already imported, and the
-    adapter's speed-ups); ``terraform fmt`` checks each tree as soon as it is rendered.
+    adapter's speed-ups); then ``terraform fmt`` checks them, two at a time.
     """
     # Imported here: a run that takes its trees from the output cache never renders.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from generator.render.copier_adapter import fast_rendering
 
@@ -133,6 +134,11 @@ def render_all(root: Path, staging: Path, targets: list[Target], report: Callabl
             else:
                 with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                     failures = list(pool.map(_render_job, range(len(targets))))
+        except BrokenProcessPool as exc:
+            raise GenerateError(
+                "a render worker process died (killed, or out of memory); nothing was changed",
+                ["run generate again; if it recurs, check the machine's memory"],
+            ) from exc
         finally:
             _JOBS = None
     failure = next((message for message in failures if message is not None), None)
