@@ -73,7 +73,15 @@ def generate(
         report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
         trees = pipeline.trees_at(entry.trees, output, docs)
         lines = pipeline.write_trees(
-            entry.produce(check), trees, output, docs, check=check, root=root, definition=definition, report=report
+            entry.produce,
+            trees,
+            output,
+            docs,
+            check=check,
+            root=root,
+            definition=definition,
+            report=report,
+            verify=entry.verify,
         )
         return Changes(tuple(lines), entry.notes)
     report(f"validating the definition in {definition}")

@@ -174,6 +174,7 @@ def test_a_blueprint_that_fails_in_a_render_worker_fails_the_run_and_changes_not
     def failing(template: Path, target: Target, destination: Path, tag: str) -> None:
         if target.blueprint == "s3":
             raise GenerateError("blueprint 's3' failed to render: boom")
+        destination.mkdir(parents=True)  # the other trees "render" (empty)
 
     monkeypatch.setattr(staging, "render_target", failing)
     with pytest.raises(GenerateError, match="blueprint 's3' failed to render: boom"):

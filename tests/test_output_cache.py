@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from generator import api
-from generator.errors import DriftError
+from generator.errors import DriftError, GenerateError
 from generator.render import cache_paths, output_cache
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
@@ -173,3 +173,15 @@ def test_the_key_changes_with_everything_that_decides_the_output(tmp_path: Path,
     else:
         (root / "pyproject.toml").write_text('[project]\nversion = "0.1.1"\n')
     assert output_cache.input_key(root, definition) != before
+
+
+def test_a_staged_copy_that_differs_from_the_index_is_never_swapped_in(cache: Path, tmp_path: Path) -> None:
+    """The entry is checked when looked up, and the copy that generate swaps in is checked again."""
+    entry = output_cache.OutputCache(cache / "output", _entry(cache).name, print).lookup()
+    assert entry is not None
+    copy = tmp_path / "rendered"
+    shutil.copytree(entry.folder / "trees", copy, symlinks=True)
+    entry.verify(copy)
+    (copy / DYNAMODB / "README.md").write_text("changed on the way\n")
+    with pytest.raises(GenerateError, match="changed while it was being copied"):
+        entry.verify(copy)

@@ -41,14 +41,15 @@ _VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
 _SKIPPED = frozenset({"__pycache__"})
 
 
-def _files(folder: Path) -> Iterator[tuple[str, Path]]:
+def _files(folder: Path) -> Iterator[tuple[str, str]]:
     """(POSIX relative path, path) of every file under ``folder``, symlinks followed, in a stable order."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+    top = str(folder)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED)
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
         for name in sorted(filenames):
             if not name.endswith(".pyc"):
-                path = Path(dirpath) / name
-                yield path.relative_to(folder).as_posix(), path
+                yield (name if prefix == "." else f"{prefix}/{name}"), os.path.join(dirpath, name)
 
 
 def input_key(root: Path, definition: Path) -> str:
@@ -63,29 +64,33 @@ def input_key(root: Path, definition: Path) -> str:
     add("python", sys.version.encode())
     for name in _VERSIONED:
         add(f"version of {name}", str(installed(name)).encode())
-    for label, path in (("copier.yml", root / "copier.yml"), ("pyproject.toml", root / "pyproject.toml")):
-        add(label, path.read_bytes())
+    for label in ("copier.yml", "pyproject.toml"):
+        add(label, (root / label).read_bytes())
     package = Path(__file__).resolve().parents[1]
     for label, folder in (("definition", definition), ("blueprints", root / "blueprints"), ("generator", package)):
-        for rel, path in _files(folder):
-            executable = os.stat(path).st_mode & 0o111 != 0
-            add(f"{label}/{rel} {'x' if executable else '-'}", path.read_bytes())
+        for rel, file in _files(folder):
+            with open(file, "rb") as handle:
+                executable = os.fstat(handle.fileno()).st_mode & 0o111 != 0
+                add(f"{label}/{rel} {'x' if executable else '-'}", handle.read())
     return digest.hexdigest()
 
 
 def _index_of(trees: Path) -> dict[str, list[str]]:
     """{"<tree>/<path>": [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
     index: dict[str, list[str]] = {}
-    for dirpath, dirnames, filenames in os.walk(trees):
+    top = str(trees)
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
-        for name in sorted(filenames) + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
-            path = Path(dirpath) / name
-            rel = path.relative_to(trees).as_posix()
-            if path.is_symlink():
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if os.path.islink(path):
                 index[rel] = ["link", os.readlink(path)]
-            else:
-                mode = "x" if path.stat().st_mode & 0o111 else "-"
-                index[rel] = [hashlib.sha256(path.read_bytes()).hexdigest(), mode]
+                continue
+            with open(path, "rb") as handle:
+                mode = "x" if os.fstat(handle.fileno()).st_mode & 0o111 else "-"
+                index[rel] = [hashlib.sha256(handle.read()).hexdigest(), mode]
     return index
 
 
@@ -98,23 +103,17 @@ class Entry:
     notes: tuple[str, ...]
     index: dict[str, list[str]]
 
-    def produce(self, check: bool) -> Callable[[Path], Path]:
-        """The pipeline's produce step: the entry's own trees to compare (check), else a verified copy of
-        them in staging to swap in."""
+    def produce(self, staging: Path) -> Path:
+        """The pipeline's produce step: the entry's own trees, compared in place (the pipeline swaps in a copy)."""
+        return self.folder / TREES
 
-        def produce(staging: Path) -> Path:
-            if check:
-                return self.folder / TREES
-            copy = staging / "rendered"
-            shutil.copytree(self.folder / TREES, copy, symlinks=True)
-            if _index_of(copy) != self.index:
-                raise GenerateError(
-                    f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
-                    ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
-                )
-            return copy
-
-        return produce
+    def verify(self, copy: Path) -> None:
+        """Raise :class:`GenerateError` unless ``copy`` (the staged copy of the trees) matches the index."""
+        if _index_of(copy) != self.index:
+            raise GenerateError(
+                f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
+                ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
+            )
 
 
 class OutputCache:

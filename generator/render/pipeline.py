@@ -62,9 +62,13 @@ def write_trees(
     root: Path,
     definition: Path | None,
     report: Callable[[str], None] = _quiet,
+    verify: Callable[[Path], None] | None = None,
 ) -> list[str]:
     """Produce the trees in staging, then compare (``check``: raise :class:`DriftError` on differences) or
-    swap in those that differ. Returns the change lines (empty when the output was already up to date)."""
+    swap in those that differ. Returns the change lines (empty when the output was already up to date).
+
+    ``produce`` may return a folder outside staging (a cache entry): then a copy of it is staged and handed
+    to ``verify`` before the swap, so only staged trees are ever swapped in."""
     repo_names = [tree.name for tree in trees if tree.destination.parent == output]
     check_destinations(root, definition, output, docs, repo_names)
     with locked(output):
@@ -101,6 +105,8 @@ def write_trees(
                 for tree in trees:
                     shutil.copytree(rendered / tree.name, staging / "rendered" / tree.name, symlinks=True)
                 rendered = staging / "rendered"
+                if verify is not None:
+                    verify(rendered)
             report(f"swapping the new trees into {output} and {docs}")
             swap.commit(staging, [(rendered / t.name, t.destination) for t in trees])
             return changes
