@@ -3,7 +3,8 @@ loading, validating and rendering.
 
 The key covers every file of the definition (bytes, path, executable bit) and where it is (the notes name
 it), ``copier.yml`` and ``blueprints/`` (symlinks followed, as they are staged), every file of the
-generator package (its code, schemas and shipped scripts), ``pyproject.toml`` (the release and the pins),
+generator package (its code, schemas and shipped scripts), ``pyproject.toml`` (the release and the pins;
+the project's, and the one beside the package that :mod:`generator.pins` reads),
 and the installed Copier, Jinja, PyYAML, jsonschema and Python versions. An entry is a folder
 ``<key>/`` holding the rendered trees (manifests included), the definition's notes, and an index of the
 sha256 and executable bit of every file; it is written under a temporary name and renamed into place, and
@@ -67,6 +68,10 @@ def input_key(root: Path, definition: Path) -> str:
     for label in ("copier.yml", "pyproject.toml"):
         add(label, (root / label).read_bytes())
     package = Path(__file__).resolve().parents[1]
+    # generator.pins resolves the Python pins from the pyproject.toml beside the package (the same file as
+    # the project's in a checkout; another one when bbws-gen is installed from elsewhere).
+    beside = package.parent / "pyproject.toml"
+    add("pyproject.toml beside the package", beside.read_bytes() if beside.is_file() else b"")
     for label, folder in (("definition", definition), ("blueprints", root / "blueprints"), ("generator", package)):
         for rel, file in _files(folder):
             with open(file, "rb") as handle:
