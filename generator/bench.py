@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from generator.checks import validate_templates
 from generator.render.cache_paths import CACHE_ENV
-from generator.shipped import validate_templates
 
 
 def _root() -> Path:
