@@ -7,6 +7,7 @@ cache says so through ``report``, which is how each test knows which path it exe
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,21 @@ def test_a_staged_copy_that_differs_from_the_index_is_never_swapped_in(cache: Pa
     (copy / DYNAMODB / "README.md").write_text("changed on the way\n")
     with pytest.raises(GenerateError, match="changed while it was being copied"):
         entry.verify(copy)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlinked file", "symlinked folder", "oversized file"])
+def test_a_definition_holding_what_the_loader_refuses_is_never_cached(tmp_path: Path, kind: str) -> None:
+    """Never blocks on a FIFO or reads through a link: the run goes the full way and the loader says why."""
+    root, definition = _project(tmp_path)
+    assert output_cache.input_key(root, definition)
+    if kind == "fifo":
+        os.mkfifo(definition / "tables" / "b.json")
+    elif kind == "symlinked file":
+        (definition / "tables" / "b.json").symlink_to(root / "copier.yml")
+    elif kind == "symlinked folder":
+        (definition / "more").symlink_to(root / "blueprints")
+    else:
+        (definition / "tables" / "b.json").write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(output_cache.Uncacheable):
+        output_cache.input_key(root, definition)
+    assert output_cache.OutputCache.open(root, definition, print) is None

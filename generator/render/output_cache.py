@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -42,19 +43,61 @@ _VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
 _SKIPPED = frozenset({"__pycache__"})
 
 
-def _files(folder: Path) -> Iterator[tuple[str, str]]:
-    """(POSIX relative path, path) of every file under ``folder``, symlinks followed, in a stable order."""
+class Uncacheable(Exception):
+    """The inputs hold something the key cannot stand for: the run goes the full way (and the loader says
+    what is wrong with it)."""
+
+
+# Beyond what the loader accepts (generator.definition.safe_read): such a definition is never cached.
+_MAX_FILE_BYTES = 1024 * 1024
+_MAX_TOTAL_BYTES = 32 * 1024 * 1024
+_MAX_FILES = 2000
+
+
+def _files(folder: Path, *, follow: bool) -> Iterator[tuple[str, str]]:
+    """(POSIX relative path, path) of every file under ``folder`` in a stable order. With ``follow`` (the
+    project's own folders) symlinks are followed, as the blueprints are staged; without (the definition,
+    which is untrusted) a symlinked folder or too many files raises :class:`Uncacheable`."""
     top = str(folder)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED)
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=follow):
+        if not follow and any(os.path.islink(os.path.join(dirpath, d)) for d in dirnames):
+            raise Uncacheable(f"a symlinked folder in {dirpath}")
+        # Byte code in the project's own folders is not input; in the definition everything is.
+        dirnames[:] = sorted(d for d in dirnames if not (follow and d in _SKIPPED))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
         for name in sorted(filenames):
-            if not name.endswith(".pyc"):
-                yield (name if prefix == "." else f"{prefix}/{name}"), os.path.join(dirpath, name)
+            if follow and name.endswith(".pyc"):
+                continue
+            count += 1
+            if not follow and count > _MAX_FILES:
+                raise Uncacheable(f"more than {_MAX_FILES} files in {top}")
+            yield (name if prefix == "." else f"{prefix}/{name}"), os.path.join(dirpath, name)
+
+
+def _read(path: str, *, follow: bool) -> tuple[bytes, bool]:
+    """The bytes of the regular file ``path`` and its executable bit; never blocks on a FIFO, and (without
+    ``follow``) never reads through a symlink or a file over the loader's size limit."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        handle = os.open(path, flags)
+    except OSError as exc:
+        raise Uncacheable(f"{path}: {exc.strerror}") from exc
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise Uncacheable(f"{path} is not a regular file")
+        if not follow and info.st_size > _MAX_FILE_BYTES:
+            raise Uncacheable(f"{path} is over {_MAX_FILE_BYTES} bytes")
+        with os.fdopen(os.dup(handle), "rb") as reader:
+            return reader.read(), info.st_mode & 0o111 != 0
+    finally:
+        os.close(handle)
 
 
 def input_key(root: Path, definition: Path) -> str:
-    """The sha256 of everything that decides the rendered trees (see the module docstring)."""
+    """The sha256 of everything that decides the rendered trees (see the module docstring); raises
+    :class:`Uncacheable` (or OSError) when the inputs cannot be keyed safely."""
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -72,11 +115,18 @@ def input_key(root: Path, definition: Path) -> str:
     # the project's in a checkout; another one when bbws-gen is installed from elsewhere).
     beside = package.parent / "pyproject.toml"
     add("pyproject.toml beside the package", beside.read_bytes() if beside.is_file() else b"")
-    for label, folder in (("definition", definition), ("blueprints", root / "blueprints"), ("generator", package)):
-        for rel, file in _files(folder):
-            with open(file, "rb") as handle:
-                executable = os.fstat(handle.fileno()).st_mode & 0o111 != 0
-                add(f"{label}/{rel} {'x' if executable else '-'}", handle.read())
+    total = 0
+    for label, folder, follow in (
+        ("definition", definition, False),
+        ("blueprints", root / "blueprints", True),
+        ("generator", package, True),
+    ):
+        for rel, file in _files(folder, follow=follow):
+            data, executable = _read(file, follow=follow)
+            total += 0 if follow else len(data)
+            if total > _MAX_TOTAL_BYTES:
+                raise Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
+            add(f"{label}/{rel} {'x' if executable else '-'}", data)
     return digest.hexdigest()
 
 
@@ -138,7 +188,7 @@ class OutputCache:
             return None
         try:
             return cls(folder, input_key(root, definition), report)
-        except OSError:
+        except (OSError, Uncacheable):
             return None
 
     @property
