@@ -149,6 +149,34 @@ def _index_of(trees: Path) -> dict[str, list[str]]:
     return index
 
 
+def _copy_indexed(source: Path, target: Path, name: str) -> dict[str, list[str]]:
+    """Copy the tree ``source`` to ``target`` (files with their modes, symlinks; nothing else) in one pass,
+    returning the index entries (as :func:`_index_of` gives them, under ``name/``) of what was written."""
+    index: dict[str, list[str]] = {}
+    top = str(source)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, top)
+        into = os.path.normpath(os.path.join(str(target), relative))
+        os.makedirs(into, exist_ok=True)
+        prefix = name if relative == "." else f"{name}/{relative.replace(os.sep, '/')}"
+        for entry in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path, copy = os.path.join(dirpath, entry), os.path.join(into, entry)
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), copy)
+                index[f"{prefix}/{entry}"] = ["link", os.readlink(path)]
+                continue
+            with open(path, "rb") as reader:
+                mode = os.fstat(reader.fileno()).st_mode
+                data = reader.read()
+            with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
+            os.chmod(copy, stat.S_IMODE(mode))  # exactly the rendered file's mode, as a fresh render gives it
+            index[f"{prefix}/{entry}"] = [hashlib.sha256(data).hexdigest(), "x" if mode & 0o111 else "-"]
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return index
+
+
 @dataclass(frozen=True)
 class Entry:
     """A usable cache entry: where its trees are, which trees, under which flag each goes, and the notes."""
@@ -243,10 +271,10 @@ class OutputCache:
             self.report(f"could not keep the rendered output in {self.folder}: {exc}")
             return
         try:
+            files: dict[str, list[str]] = {}
             for name, _ in trees:
-                shutil.copytree(rendered / name, temporary / TREES / name, symlinks=True)
-            index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes)}
-            index["files"] = _index_of(temporary / TREES)  # of the copy: what a later run will check
+                files.update(_copy_indexed(rendered / name, temporary / TREES / name, name))
+            index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes), "files": files}
             (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
             # Never over an existing entry: a run may be comparing with it. (A damaged one was removed
             # by lookup; a concurrent run's is as good as this one.)
