@@ -64,9 +64,34 @@ def generate(
     With ``check``, write nothing and raise :class:`~generator.errors.DriftError` listing each differing file.
     Only files the trees' manifests list are replaced or deleted; a failed run leaves the output as it was.
     """
+    from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
+
+    root = pipeline.project_root() if root is None else root
+    cache = output_cache.OutputCache.open(root, definition, report)
+    entry = cache.lookup() if cache is not None else None
+    if entry is not None:
+        report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
+        trees = pipeline.trees_at(entry.trees, output, docs)
+        lines = pipeline.write_trees(
+            entry.produce,
+            trees,
+            output,
+            docs,
+            check=check,
+            root=root,
+            definition=definition,
+            report=report,
+            verify=entry.verify,
+        )
+        return Changes(tuple(lines), entry.notes)
     report(f"validating the definition in {definition}")
     valid = validate(definition)
-    from generator.render import generate as render  # copier is heavy: imported only when rendering
 
-    lines = render(valid.model, output, docs, check=check, report=report, root=root, definition=definition)
+    def keep(rendered: Path, kinds: list[tuple[str, str]]) -> None:
+        if cache is not None:
+            cache.store(rendered, kinds, valid.notes)
+
+    lines = pipeline.generate(
+        valid.model, output, docs, check=check, report=report, root=root, definition=definition, keep=keep
+    )
     return Changes(tuple(lines), valid.notes)

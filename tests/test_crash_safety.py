@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import faults, render, swap
+from generator import faults
 from generator.cli import run
+from generator.render import lock, swap
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 TREES = ["repos/2_1_bbws_dynamodb_schemas", "repos/2_1_bbws_s3_schemas", "docs"]
@@ -191,7 +192,7 @@ def test_a_kill_at_a_random_moment_never_mixes_trees(
 def test_a_second_generate_waits_for_the_first(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _reset(out)
-    with (out / "repos" / render.LOCK_FILE).open("a") as held:
+    with (out / "repos" / lock.LOCK_FILE).open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         process = subprocess.Popen(
             _generate_cmd(DEFINITION, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -208,8 +209,8 @@ def test_a_generate_that_cannot_get_the_lock_fails_clearly(
 ) -> None:
     out = tmp_path / "out"
     _reset(out)
-    monkeypatch.setattr(render, "LOCK_WAIT_SECONDS", 0.5)
-    with (out / "repos" / render.LOCK_FILE).open("a") as held:
+    monkeypatch.setattr(lock, "LOCK_WAIT_SECONDS", 0.5)
+    with (out / "repos" / lock.LOCK_FILE).open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         code = run(["generate", "--output", str(out / "repos"), "--docs", str(out / "docs")])
     assert code == 1

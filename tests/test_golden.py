@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import manifest, render
 from generator.cli import run
 from generator.definition import load_definition
 from generator.errors import GenerateError
 from generator.model import build_model
+from generator.render import manifest, pipeline, staging
+from generator.render.lock import LOCK_FILE
+from generator.render.targets import Target
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 
@@ -29,7 +31,7 @@ def _tree(path: Path) -> dict[str, bytes]:
     return {
         p.relative_to(path).as_posix(): p.read_bytes()
         for p in sorted(path.rglob("*"))
-        if p.is_file() and p.name != render.LOCK_FILE
+        if p.is_file() and p.name != LOCK_FILE
     }
 
 
@@ -93,9 +95,9 @@ def test_a_failed_generate_leaves_the_previous_output(tmp_path: Path, monkeypatc
     def broken_check(tree: Path) -> list[str]:
         raise GenerateError("validator crashed")
 
-    monkeypatch.setattr(render.terraform, "unformatted", broken_check)
+    monkeypatch.setattr(staging.terraform, "unformatted", broken_check)
     with pytest.raises(GenerateError):
-        render.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
+        pipeline.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
     assert _tree(output) == before
     assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]
 
@@ -106,16 +108,16 @@ def test_terraform_that_fmt_would_change_fails_the_run_naming_the_file(
     output = tmp_path / "repos"
     shutil.copytree(REPOS, output)
     before = _tree(output)
-    original = render._render
+    original = staging.render_target
 
-    def sloppy(template: Path, target: render.Target, destination: Path, tag: str) -> None:
+    def sloppy(template: Path, target: Target, destination: Path, tag: str) -> None:
         original(template, target, destination, tag)
         if target.blueprint == "s3":
             (destination / "terraform" / "templates" / "extra.tf").write_text("locals {\nx=1\n}\n")
 
-    monkeypatch.setattr(render, "_render", sloppy)
+    monkeypatch.setattr(staging, "render_target", sloppy)
     with pytest.raises(GenerateError, match="terraform fmt would change") as raised:
-        render.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
+        pipeline.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
     assert (
         raised.value.details[0]
         == "2_1_bbws_s3_schemas/terraform/templates/extra.tf: not fmt-clean (fix the blueprint's layout)"
@@ -159,3 +161,23 @@ def test_readme_installs_the_nox_pinned_in_pyproject() -> None:
 
     pin = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"][0]
     assert f'"{pin}"' in (ROOT / "README.md").read_text()
+
+
+def test_a_blueprint_that_fails_in_a_render_worker_fails_the_run_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trees render in forked worker processes: a failure there comes back as the run's error."""
+    output = tmp_path / "repos"
+    shutil.copytree(REPOS, output)
+    before = _tree(output)
+
+    def failing(template: Path, target: Target, destination: Path, tag: str) -> None:
+        if target.blueprint == "s3":
+            raise GenerateError("blueprint 's3' failed to render: boom")
+        destination.mkdir(parents=True)  # the other trees "render" (empty)
+
+    monkeypatch.setattr(staging, "render_target", failing)
+    with pytest.raises(GenerateError, match="blueprint 's3' failed to render: boom"):
+        pipeline.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
+    assert _tree(output) == before
+    assert not [p for p in output.iterdir() if p.name.startswith(".bbws-gen-")]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import manifest
 from generator.cli import run
+from generator.render import manifest
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
 DYNAMODB = "2_1_bbws_dynamodb_schemas"

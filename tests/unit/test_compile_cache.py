@@ -7,8 +7,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from generator import jinja_cache
-from generator.jinja_cache import compile_cache
+from generator.render import cache_paths
+from generator.render.copier_adapter import compile_cache
 
 
 def _render(env: jinja2.Environment, source: str, **context: object) -> str:
@@ -74,10 +74,10 @@ def test_errors_name_the_current_template_file(tmp_path: Path) -> None:
 
 
 def test_off_keeps_nothing_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(jinja_cache.CACHE_ENV, "off")
-    assert jinja_cache.cache_dir() is None
-    monkeypatch.setenv(jinja_cache.CACHE_ENV, str(tmp_path / "named"))
-    assert jinja_cache.cache_dir() == tmp_path / "named"
-    monkeypatch.delenv(jinja_cache.CACHE_ENV)
+    monkeypatch.setenv(cache_paths.CACHE_ENV, "off")
+    assert cache_paths.cache_dir("jinja") is None
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "named"))
+    assert cache_paths.cache_dir("jinja") == tmp_path / "named" / "jinja"
+    monkeypatch.delenv(cache_paths.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert jinja_cache.cache_dir() == tmp_path / "xdg" / "bbws-gen" / "jinja"
+    assert cache_paths.cache_dir("jinja") == tmp_path / "xdg" / "bbws-gen" / "jinja"

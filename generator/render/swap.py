@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 from pathlib import Path
 
-from generator import faults, manifest
+from generator import faults
+from generator.render import manifest
 
 _RENAME_EXCHANGE = 2  # from linux/fs.h
 _AT_FDCWD = -100
@@ -16,6 +16,8 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # only when a swap happens
+
     # The C library already loaded into this process (find_library would spawn ldconfig: slow).
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)

@@ -1,0 +1,37 @@
+"""One generate at a time per output folder: an advisory lock file beside the generated repos."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from generator.errors import GenerateError
+
+LOCK_FILE = ".bbws-gen.lock"
+LOCK_WAIT_SECONDS = 60.0
+
+
+@contextmanager
+def locked(output: Path) -> Iterator[None]:
+    """Hold the lock of ``output`` for the block; a second generate waits, then gives up with a clear error."""
+    output.mkdir(parents=True, exist_ok=True)
+    with (output / LOCK_FILE).open("a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise GenerateError(
+                        f"another bbws-gen generate holds {output / LOCK_FILE}",
+                        [f"waited {LOCK_WAIT_SECONDS:g} s; let it finish (or end it) and run again"],
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,301 @@
+"""Rendered trees kept by the hash of everything that decides them, so an unchanged definition skips
+loading, validating and rendering.
+
+The key covers every file of the definition (bytes, path, executable bit) and where it is (the notes name
+it), ``copier.yml`` and ``blueprints/`` (symlinks followed, as they are staged), every file of the
+generator package (its code, schemas and shipped scripts), ``pyproject.toml`` (the release and the pins;
+the project's, and the one beside the package that :mod:`generator.pins` reads),
+and the installed Copier, Jinja, PyYAML, jsonschema and Python versions. An entry is a folder
+``<key>/`` holding the rendered trees (manifests included), the definition's notes, and an index of the
+sha256 and executable bit of every file; it is written under a temporary name and renamed into place, and
+checked against its index on every use, so a partial or damaged entry is never used: the run renders
+afresh and replaces it.
+
+The cache never hides drift: a hit only stands in for rendering. The cached trees are compared with the
+output exactly as freshly rendered ones are, and swapped in (a copy, through the same staging and swap
+steps) when they differ. ``BBWS_GEN_CACHE_DIR=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import GenerateError
+from generator.render.cache_paths import cache_dir
+from generator.render.copier_adapter import installed
+
+FORMAT = 1
+INDEX = "index.json"
+TREES = "trees"
+KEEP_ENTRIES = 8  # newest entries kept; older ones are removed when a new one is stored
+_VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
+_SKIPPED = frozenset({"__pycache__"})
+
+
+class Uncacheable(Exception):
+    """The inputs hold something the key cannot stand for: the run goes the full way (and the loader says
+    what is wrong with it)."""
+
+
+# Beyond what the loader accepts (generator.definition.safe_read): such a definition is never cached.
+_MAX_FILE_BYTES = 1024 * 1024
+_MAX_TOTAL_BYTES = 32 * 1024 * 1024
+_MAX_FILES = 2000
+
+
+def _files(folder: Path, *, follow: bool) -> Iterator[tuple[str, str]]:
+    """(POSIX relative path, path) of every file under ``folder`` in a stable order. With ``follow`` (the
+    project's own folders) symlinks are followed, as the blueprints are staged; without (the definition,
+    which is untrusted) a symlinked folder or too many files raises :class:`Uncacheable`."""
+    top = str(folder)
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=follow):
+        if not follow and any(os.path.islink(os.path.join(dirpath, d)) for d in dirnames):
+            raise Uncacheable(f"a symlinked folder in {dirpath}")
+        # Byte code in the project's own folders is not input; in the definition everything is.
+        dirnames[:] = sorted(d for d in dirnames if not (follow and d in _SKIPPED))
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        for name in sorted(filenames):
+            if follow and name.endswith(".pyc"):
+                continue
+            count += 1
+            if not follow and count > _MAX_FILES:
+                raise Uncacheable(f"more than {_MAX_FILES} files in {top}")
+            yield (name if prefix == "." else f"{prefix}/{name}"), os.path.join(dirpath, name)
+
+
+def _read(path: str, *, follow: bool) -> tuple[bytes, bool]:
+    """The bytes of the regular file ``path`` and its executable bit; never blocks on a FIFO, and (without
+    ``follow``) never reads through a symlink or a file over the loader's size limit."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        handle = os.open(path, flags)
+    except OSError as exc:
+        raise Uncacheable(f"{path}: {exc.strerror}") from exc
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise Uncacheable(f"{path} is not a regular file")
+        if not follow and info.st_size > _MAX_FILE_BYTES:
+            raise Uncacheable(f"{path} is over {_MAX_FILE_BYTES} bytes")
+        with os.fdopen(os.dup(handle), "rb") as reader:
+            return reader.read(), info.st_mode & 0o111 != 0
+    finally:
+        os.close(handle)
+
+
+def input_key(root: Path, definition: Path) -> str:
+    """The sha256 of everything that decides the rendered trees (see the module docstring); raises
+    :class:`Uncacheable` (or OSError) when the inputs cannot be keyed safely."""
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode("utf-8", "surrogateescape") + b"\x00" + len(data).to_bytes(8, "big") + data)
+
+    add("format", str(FORMAT).encode())
+    add("definition at", str(definition.resolve()).encode("utf-8", "surrogateescape"))
+    add("python", sys.version.encode())
+    for name in _VERSIONED:
+        add(f"version of {name}", str(installed(name)).encode())
+    for label in ("copier.yml", "pyproject.toml"):
+        add(label, (root / label).read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    # generator.pins resolves the Python pins from the pyproject.toml beside the package (the same file as
+    # the project's in a checkout; another one when bbws-gen is installed from elsewhere).
+    beside = package.parent / "pyproject.toml"
+    add("pyproject.toml beside the package", beside.read_bytes() if beside.is_file() else b"")
+    total = 0
+    for label, folder, follow in (
+        ("definition", definition, False),
+        ("blueprints", root / "blueprints", True),
+        ("generator", package, True),
+    ):
+        for rel, file in _files(folder, follow=follow):
+            data, executable = _read(file, follow=follow)
+            total += 0 if follow else len(data)
+            if total > _MAX_TOTAL_BYTES:
+                raise Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
+            add(f"{label}/{rel} {'x' if executable else '-'}", data)
+    return digest.hexdigest()
+
+
+def _index_of(trees: Path) -> dict[str, list[str]]:
+    """{"<tree>/<path>": [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
+    index: dict[str, list[str]] = {}
+    top = str(trees)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if os.path.islink(path):
+                index[rel] = ["link", os.readlink(path)]
+                continue
+            with open(path, "rb") as handle:
+                mode = "x" if os.fstat(handle.fileno()).st_mode & 0o111 else "-"
+                index[rel] = [hashlib.sha256(handle.read()).hexdigest(), mode]
+    return index
+
+
+def _copy_indexed(source: Path, target: Path, name: str) -> dict[str, list[str]]:
+    """Copy the tree ``source`` to ``target`` (files with their modes, symlinks; nothing else) in one pass,
+    returning the index entries (as :func:`_index_of` gives them, under ``name/``) of what was written."""
+    index: dict[str, list[str]] = {}
+    top = str(source)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, top)
+        into = os.path.normpath(os.path.join(str(target), relative))
+        os.makedirs(into, exist_ok=True)
+        prefix = name if relative == "." else f"{name}/{relative.replace(os.sep, '/')}"
+        for entry in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path, copy = os.path.join(dirpath, entry), os.path.join(into, entry)
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), copy)
+                index[f"{prefix}/{entry}"] = ["link", os.readlink(path)]
+                continue
+            with open(path, "rb") as reader:
+                mode = os.fstat(reader.fileno()).st_mode
+                data = reader.read()
+            with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
+            os.chmod(copy, stat.S_IMODE(mode))  # exactly the rendered file's mode, as a fresh render gives it
+            index[f"{prefix}/{entry}"] = [hashlib.sha256(data).hexdigest(), "x" if mode & 0o111 else "-"]
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return index
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A usable cache entry: where its trees are, which trees, under which flag each goes, and the notes."""
+
+    folder: Path
+    trees: tuple[tuple[str, str], ...]  # (tree name, "output" or "docs")
+    notes: tuple[str, ...]
+    index: dict[str, list[str]]
+
+    def produce(self, staging: Path) -> Path:
+        """The pipeline's produce step: the entry's own trees, compared in place (the pipeline swaps in a copy)."""
+        return self.folder / TREES
+
+    def verify(self, copy: Path) -> None:
+        """Raise :class:`GenerateError` unless ``copy`` (the staged copy of the trees) matches the index."""
+        if _index_of(copy) != self.index:
+            raise GenerateError(
+                f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
+                ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
+            )
+
+
+class OutputCache:
+    """The entries of one cache folder for one key."""
+
+    def __init__(self, folder: Path, key: str, report: Callable[[str], None]) -> None:
+        self.folder = folder
+        self.key = key
+        self.report = report
+
+    @classmethod
+    def open(cls, root: Path, definition: Path, report: Callable[[str], None]) -> OutputCache | None:
+        """The cache for this project and definition; None when caching is off or the inputs cannot be read
+        (the full run then reports what is wrong with them)."""
+        folder = cache_dir("output")
+        if folder is None or not definition.is_dir():
+            return None
+        try:
+            return cls(folder, input_key(root, definition), report)
+        except (OSError, Uncacheable):
+            return None
+
+    @property
+    def entry_folder(self) -> Path:
+        return self.folder / self.key
+
+    def lookup(self) -> Entry | None:
+        """The entry for this key when it is complete and intact; a damaged one is removed (and reported)."""
+        folder = self.entry_folder
+        try:
+            data = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            # Entries appear whole, by rename: a folder without its index is damage, not a store under way.
+            return self._discard("it has no index") if folder.is_dir() else None
+        except (OSError, ValueError) as exc:
+            return self._discard(f"its index is unreadable ({exc})")
+        try:
+            entry = Entry(
+                folder,
+                tuple((str(name), str(under)) for name, under in data["trees"]),
+                tuple(str(note) for note in data["notes"]),
+                {str(k): [str(part) for part in v] for k, v in data["files"].items()},
+            )
+            valid = data["format"] == FORMAT and all(under in ("output", "docs") for _, under in entry.trees)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            valid = False
+        if not valid:
+            return self._discard("its index is not in the expected format")
+        try:
+            actual = _index_of(folder / TREES)
+        except OSError as exc:
+            return self._discard(f"its files cannot be read ({exc})")
+        if actual != entry.index:
+            wrong = sorted(k for k in actual.keys() | entry.index.keys() if actual.get(k) != entry.index.get(k))
+            return self._discard(f"{len(wrong)} of its files do not match its index, e.g. {wrong[0]}")
+        with suppress(OSError):
+            os.utime(folder / INDEX)  # most recently used: kept longest
+        return entry
+
+    def _discard(self, why: str) -> Entry | None:
+        self.report(f"the cached output {self.entry_folder} is damaged ({why}): rendering afresh")
+        shutil.rmtree(self.entry_folder, ignore_errors=True)
+        return None
+
+    def store(self, rendered: Path, trees: Sequence[tuple[str, str]], notes: Sequence[str]) -> None:
+        """Keep the rendered ``trees`` (names under ``rendered``) for the next run; a cache that cannot be
+        written only costs time, so failures are reported, never raised."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
+        except OSError as exc:
+            self.report(f"could not keep the rendered output in {self.folder}: {exc}")
+            return
+        try:
+            files: dict[str, list[str]] = {}
+            for name, _ in trees:
+                files.update(_copy_indexed(rendered / name, temporary / TREES / name, name))
+            index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes), "files": files}
+            (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
+            # Never over an existing entry: a run may be comparing with it. (A damaged one was removed
+            # by lookup; a concurrent run's is as good as this one.)
+            os.rename(temporary, self.entry_folder)
+        except OSError as exc:
+            if not (self.entry_folder / INDEX).is_file():  # else a concurrent run stored the same entry
+                self.report(f"could not keep the rendered output in {self.folder}: {exc}")
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the newest :data:`KEEP_ENTRIES` entries; drop temporary folders an interrupted run left."""
+        now = time.time()
+        entries: list[tuple[float, Path]] = []
+        for path in self.folder.iterdir():
+            with suppress(OSError):
+                if path.name.startswith(".tmp-"):
+                    if now - path.stat().st_mtime > 3600:
+                        shutil.rmtree(path, ignore_errors=True)
+                    continue
+                entries.append(((path / INDEX).stat().st_mtime, path))
+        for _, path in sorted(entries, reverse=True)[KEEP_ENTRIES:]:
+            shutil.rmtree(path, ignore_errors=True)
