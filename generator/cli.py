@@ -279,7 +279,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _usage(error)
 
     def report(message: str) -> None:
-        if not quiet:
+        # -q silences progress, not warnings: a skipped check must show in CI logs too.
+        if not quiet or message.startswith("warning:"):
             print(f"bbws-gen: {message}", file=sys.stderr)
 
     try:

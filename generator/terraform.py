@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from generator.errors import GenerateError
@@ -33,12 +32,11 @@ def fmt_diff(tree: Path) -> str:
     return result.stdout
 
 
-def unformatted(tree: Path) -> list[str]:
-    """Files under ``tree`` that ``terraform fmt`` would change (empty when terraform is absent)."""
+def unformatted(tree: Path) -> list[str] | None:
+    """Files under ``tree`` that ``terraform fmt`` would change; None when terraform is absent (not checked)."""
     exe = binary()
     if exe is None:
-        print("warning: terraform not on PATH; skipped the terraform fmt check", file=sys.stderr)
-        return []
+        return None
     result = subprocess.run(
         [exe, "fmt", "-no-color", "-check", "-recursive", "-list=true", "."],
         cwd=tree,

@@ -39,6 +39,9 @@ PRIVATE_EXCEPTIONS = {
     # json.loads's object_pairs_hook raises it to stop at a repeated key; parse_json catches it at once
     # and raises UnsafeInput (a BbwsGenError) with the key's line instead.
     "generator.definition.strict_parse._Duplicate",
+    # The output cache raises it when the inputs cannot be keyed safely and catches it at once: the run
+    # then goes the full way, where the loader reports what is wrong.
+    "generator.render.output_cache._Uncacheable",
 }
 
 # Modules that may write to the terminal besides the CLI, and why.

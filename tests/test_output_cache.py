@@ -141,6 +141,18 @@ def test_off_renders_every_time_and_keeps_nothing(tmp_path: Path, monkeypatch: p
     assert not (tmp_path / "xdg").exists()
 
 
+def test_a_run_without_terraform_warns_and_is_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trees terraform fmt did not check must not become the cached truth a later run compares against."""
+    from generator import terraform
+
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(terraform, "binary", lambda: None)
+    _, lines = _generate(tmp_path / "first")
+    assert any(line.startswith("warning: terraform not on PATH") for line in lines)
+    _, lines = _generate(tmp_path / "second")
+    assert not any(HIT in line for line in lines), "an unchecked render was cached"
+
+
 def _project(tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / "project"
     (root / "blueprints" / "s3").mkdir(parents=True)

@@ -43,7 +43,7 @@ _VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
 _SKIPPED = frozenset({"__pycache__"})
 
 
-class Uncacheable(Exception):
+class _Uncacheable(Exception):
     """The inputs hold something the key cannot stand for: the run goes the full way (and the loader says
     what is wrong with it)."""
 
@@ -57,12 +57,12 @@ _MAX_FILES = 2000
 def _files(folder: Path, *, follow: bool) -> Iterator[tuple[str, str]]:
     """(POSIX relative path, path) of every file under ``folder`` in a stable order. With ``follow`` (the
     project's own folders) symlinks are followed, as the blueprints are staged; without (the definition,
-    which is untrusted) a symlinked folder or too many files raises :class:`Uncacheable`."""
+    which is untrusted) a symlinked folder or too many files raises :class:`_Uncacheable`."""
     top = str(folder)
     count = 0
     for dirpath, dirnames, filenames in os.walk(top, followlinks=follow):
         if not follow and any(os.path.islink(os.path.join(dirpath, d)) for d in dirnames):
-            raise Uncacheable(f"a symlinked folder in {dirpath}")
+            raise _Uncacheable(f"a symlinked folder in {dirpath}")
         # Byte code in the project's own folders is not input; in the definition everything is.
         dirnames[:] = sorted(d for d in dirnames if not (follow and d in _SKIPPED))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
@@ -71,7 +71,7 @@ def _files(folder: Path, *, follow: bool) -> Iterator[tuple[str, str]]:
                 continue
             count += 1
             if not follow and count > _MAX_FILES:
-                raise Uncacheable(f"more than {_MAX_FILES} files in {top}")
+                raise _Uncacheable(f"more than {_MAX_FILES} files in {top}")
             yield (name if prefix == "." else f"{prefix}/{name}"), os.path.join(dirpath, name)
 
 
@@ -82,13 +82,13 @@ def _read(path: str, *, follow: bool) -> tuple[bytes, bool]:
     try:
         handle = os.open(path, flags)
     except OSError as exc:
-        raise Uncacheable(f"{path}: {exc.strerror}") from exc
+        raise _Uncacheable(f"{path}: {exc.strerror}") from exc
     try:
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
-            raise Uncacheable(f"{path} is not a regular file")
+            raise _Uncacheable(f"{path} is not a regular file")
         if not follow and info.st_size > _MAX_FILE_BYTES:
-            raise Uncacheable(f"{path} is over {_MAX_FILE_BYTES} bytes")
+            raise _Uncacheable(f"{path} is over {_MAX_FILE_BYTES} bytes")
         with os.fdopen(os.dup(handle), "rb") as reader:
             return reader.read(), info.st_mode & 0o111 != 0
     finally:
@@ -97,7 +97,7 @@ def _read(path: str, *, follow: bool) -> tuple[bytes, bool]:
 
 def input_key(root: Path, definition: Path) -> str:
     """The sha256 of everything that decides the rendered trees (see the module docstring); raises
-    :class:`Uncacheable` (or OSError) when the inputs cannot be keyed safely."""
+    :class:`_Uncacheable` (or OSError) when the inputs cannot be keyed safely."""
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -125,7 +125,7 @@ def input_key(root: Path, definition: Path) -> str:
             data, executable = _read(file, follow=follow)
             total += 0 if follow else len(data)
             if total > _MAX_TOTAL_BYTES:
-                raise Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
+                raise _Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
             add(f"{label}/{rel} {'x' if executable else '-'}", data)
     return digest.hexdigest()
 
@@ -216,7 +216,7 @@ class OutputCache:
             return None
         try:
             return cls(folder, input_key(root, definition), report)
-        except (OSError, Uncacheable):
+        except (OSError, _Uncacheable):
             return None
 
     @property

@@ -136,8 +136,8 @@ def generate(
     all_targets = targets(model, output, docs)
 
     def produce(staging: Path) -> Path:
-        rendered = render_all(root, staging, all_targets, report)
-        if keep is not None:
+        rendered, fmt_checked = render_all(root, staging, all_targets, report)
+        if keep is not None and fmt_checked:
             keep(rendered, [(t.name, "docs" if t.destination == docs else "output") for t in all_targets])
         return rendered
 

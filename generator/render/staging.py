@@ -71,8 +71,12 @@ def _has_terraform(tree: Path) -> bool:
     return any(tree.rglob("*.tf")) or any(tree.rglob("*.tfvars"))
 
 
-def _unformatted(tree: Path, name: str) -> list[str]:
-    return [f"{name}/{path}" for path in terraform.unformatted(tree)] if _has_terraform(tree) else []
+def _unformatted(tree: Path, name: str) -> list[str] | None:
+    """The tree's files fmt would change; None when terraform is absent and the tree has Terraform."""
+    if not _has_terraform(tree):
+        return []
+    files = terraform.unformatted(tree)
+    return None if files is None else [f"{name}/{path}" for path in files]
 
 
 # What the forked render workers render: set before the pool forks them, so nothing unpicklable (the
@@ -102,9 +106,10 @@ def _workers(count: int) -> int:
     return max(1, min(count, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
-def render_all(root: Path, staging: Path, targets: list[Target], report: Callable[[str], None]) -> Path:
+def render_all(root: Path, staging: Path, targets: list[Target], report: Callable[[str], None]) -> tuple[Path, bool]:
     """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
-    when the blueprints fail or render Terraform that ``terraform fmt`` would change.
+    when the blueprints fail or render Terraform that ``terraform fmt`` would change. Returns the folder and
+    whether ``terraform fmt`` checked it (False when terraform is not on PATH: such trees are not cached).
 
     The trees render in parallel worker processes (forked: they inherit Copier, already imported, and the
     adapter's speed-ups); then ``terraform fmt`` checks them, two at a time.
@@ -146,15 +151,15 @@ def render_all(root: Path, staging: Path, targets: list[Target], report: Callabl
         raise GenerateError(failure)
     report("checking that the rendered Terraform is fmt-clean")
     with ThreadPoolExecutor(max_workers=2) as fmt:
-        unformatted = [
-            n
-            for names in fmt.map(_unformatted, [rendered / t.name for t in targets], [t.name for t in targets])
-            for n in names
-        ]
+        results = list(fmt.map(_unformatted, [rendered / t.name for t in targets], [t.name for t in targets]))
+    checked = all(names is not None for names in results)
+    if not checked:
+        report("warning: terraform not on PATH; skipped the terraform fmt check (this run is not cached)")
+    unformatted = [name for names in results if names is not None for name in names]
     if unformatted:
         raise GenerateError(
             "the blueprints rendered Terraform that terraform fmt would change",
             [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
             + terraform.fmt_diff(rendered).splitlines(),
         )
-    return rendered
+    return rendered, checked
