@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from generator import verdict_cache
 from generator.locations import Document, Finding, LineIndex, pointer_of
 from generator.shipped import validate_schemas as _schemas
 from generator.shipped import validate_templates
@@ -95,12 +96,35 @@ def split_hint(message: str) -> tuple[str, str]:
     return (message_part, hint) if separator else (message, "")
 
 
+def _templates_key(directory: Path) -> str | None:
+    """What decides the templates check: the folder's files, the script and what it ships with, the
+    versions of the libraries it checks with. None when the folder cannot be keyed (it then just runs)."""
+    files = verdict_cache.tree_files(directory)
+    if files is None:
+        return None
+    script = Path(validate_templates.__file__).parent
+    checker = [script / "validate_templates.py", script / "email_checks.py", script / "email_client_support.json"]
+    inputs = [(path.relative_to(directory).as_posix(), path) for path in files]
+    inputs += [(f"<checker>/{path.name}", path) for path in checker]
+    try:
+        return verdict_cache.digest(inputs, ("jsonschema", "chevron", "tinycss2", "pyyaml"))
+    except OSError:  # vanished while reading, or unreadable: the check itself will say so
+        return None
+
+
 def template_findings(directory: Path) -> tuple[list[Finding], Mapping[str, Any]]:
     """Validate a templates folder as ``scripts/validate_templates.py`` does (no html-validate): the
-    findings, files named as ``directory`` is (absolute or relative), and the catalog read from it."""
+    findings, files named as ``directory`` is (absolute or relative), and the catalog read from it.
+
+    A folder whose exact content passed before (see :mod:`generator.verdict_cache`) is not checked again:
+    the checks of a dozen templates cost more than all the rest of a generate.
+    """
+    key = _templates_key(directory)
     try:
-        found = validate_templates.validate(directory)
         catalog, _ = load_catalog(directory)
+        if key is not None and verdict_cache.passed("templates", key):
+            return [], catalog if isinstance(catalog, Mapping) else {}
+        found = validate_templates.validate(directory)
     except TemplatesUnreadable as exc:
         return [Finding(str(directory), 0, "", str(exc), "restore the templates folder with its catalog.yaml")], {}
     findings = []
@@ -109,4 +133,6 @@ def template_findings(directory: Path) -> tuple[list[Finding], Mapping[str, Any]
         file = str(directory.parent / finding.file) if directory.is_absolute() else finding.file
         message, hint = split_hint(finding.message)
         findings.append(Finding(file, finding.line, "", message, hint))
+    if not findings and key is not None:
+        verdict_cache.remember("templates", key)
     return findings, catalog if isinstance(catalog, Mapping) else {}

@@ -1,0 +1,78 @@
+"""Content-addressed memory of checks that passed: a check whose exact inputs passed before is skipped.
+
+Only passes are remembered, keyed on the sha256 of everything that decides the verdict (the checked files'
+paths and bytes, the checker's own source, the versions of the libraries it uses). Any change to any of
+them is another key, so a defect can never be hidden by an earlier pass; a failing check always runs and
+reports. Markers live in the ``checks`` folder of :func:`generator.render.cache_paths.cache_root`
+(``BBWS_GEN_CACHE_DIR=off`` turns this off too); deleting them only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from generator.render.cache_paths import cache_dir
+
+KIND = "checks"
+_MAX_FILES = 5000
+
+
+def tree_files(directory: Path) -> list[Path] | None:
+    """Every file under ``directory``, sorted; None when it holds anything but folders and regular files
+    (a symlink, a FIFO): such input is never remembered, the check just runs."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames.sort()
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath) / name
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                return None
+        found += [Path(dirpath) / name for name in filenames]
+        if len(found) > _MAX_FILES:
+            return None
+    return sorted(found)
+
+
+def digest(files: Iterable[tuple[str, Path]], libraries: Iterable[str]) -> str:
+    """The key: each (name, path)'s name and bytes, the named libraries' versions and Python's."""
+    hasher = hashlib.sha256(sys.version.encode())
+    for library in sorted(libraries):
+        try:
+            version = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        hasher.update(f"\0lib\0{library}\0{version}".encode())
+    for name, path in files:
+        data = path.read_bytes()
+        hasher.update(f"\0file\0{name}\0{len(data)}\0".encode())
+        hasher.update(data)
+    return hasher.hexdigest()
+
+
+def _marker(check: str, key: str) -> Path | None:
+    folder = cache_dir(KIND)
+    return None if folder is None else folder / f"{check}-{key}"
+
+
+def passed(check: str, key: str) -> bool:
+    """True when ``check`` passed before on inputs with this key."""
+    marker = _marker(check, key)
+    return marker is not None and marker.is_file()
+
+
+def remember(check: str, key: str) -> None:
+    """Record that ``check`` passed on inputs with this key (best effort: a cache that cannot be written
+    only costs time)."""
+    marker = _marker(check, key)
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
