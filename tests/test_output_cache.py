@@ -213,6 +213,6 @@ def test_a_definition_holding_what_the_loader_refuses_is_never_cached(tmp_path: 
         (definition / "more").symlink_to(root / "blueprints")
     else:
         (definition / "tables" / "b.json").write_bytes(b" " * (1024 * 1024 + 1))
-    with pytest.raises(output_cache.Uncacheable):
+    with pytest.raises(output_cache._Uncacheable):
         output_cache.input_key(root, definition)
     assert output_cache.OutputCache.open(root, definition, print) is None
