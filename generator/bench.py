@@ -134,9 +134,11 @@ def _generate(definition: Path, out: Path, cache: Path, check: bool = False) -> 
         raise SystemExit(f"bbws-gen {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
 
 
-def _cold(definition: Path, base: Path, compiled: Path | None) -> Callable[[], None]:
+def _cold(definition: Path, base: Path, compiled: Path | None, *, new_templates: bool = False) -> Callable[[], None]:
     """A generate into an empty output with no cached output. ``compiled``: a cache folder whose compiled
-    templates it may use (they stay, as ``__pycache__`` does); None: an empty cache folder (a first run ever)."""
+    templates it may use (they stay, as ``__pycache__`` does); None: an empty cache folder (a first run ever).
+    ``new_templates``: the templates were never checked either (a grown definition's new templates), so every
+    run forgets the passed template checks too; else they stay remembered, as after a table edit."""
 
     def action() -> None:
         run = base / f"cold{time.monotonic_ns()}"
@@ -144,6 +146,8 @@ def _cold(definition: Path, base: Path, compiled: Path | None) -> Callable[[], N
             _generate(definition, run / "out", run / "cache")
         else:
             shutil.rmtree(compiled / "output", ignore_errors=True)
+            if new_templates:
+                shutil.rmtree(compiled / "checks", ignore_errors=True)
             _generate(definition, run / "out", compiled)
 
     return action
@@ -185,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         definition = _root() / "definition"
         compiled = base / "compiled"
         figures["first"] = _median(_cold(definition, base, None), args.runs, "first")
+        _generate(definition, base / "warmup", compiled)  # compiled templates and passed checks, as a user has
         figures["cold"] = _median(_cold(definition, base, compiled), args.runs, "cold")
         shipped, cache = base / "shipped", base / "cache"
         _generate(definition, shipped, cache)  # fills the cache and the output
@@ -193,9 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         figures["copy"] = _median(lambda: shutil.copytree(shipped, base / f"copy{time.monotonic_ns()}"), args.runs)
         for count in GROWTH:
             grown = synthetic_definition(base / f"def{count}", count)
-            figures[str(count)] = _median(_cold(grown, base, compiled), max(1, args.runs // 2), str(count))
+            figures[str(count)] = _median(
+                _cold(grown, base, compiled, new_templates=True), max(1, args.runs // 2), str(count)
+            )
         figures["200"] = _median(
-            _cold(largest_definition(base / "largest"), base, compiled), max(1, args.runs // 2), "200"
+            _cold(largest_definition(base / "largest"), base, compiled, new_templates=True),
+            max(1, args.runs // 2),
+            "200",
         )
         figures["memory"] = _peak_memory_mb()
     try:
@@ -210,11 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     figures["linear"] = second / first if first > 0 else float("inf")
     for name, label, unit in [
         ("first", "generate, shipped, first run ever (empty caches)", "s"),
-        ("cold", "generate, shipped, cold (no cached output)", "s"),
+        ("cold", "generate, shipped, cold (a table changed: no cached output)", "s"),
         ("warm", "generate, shipped, warm (cached output, up to date)", "s"),
         ("check", "generate --check, nothing changed", "s"),
-        *((str(n), f"generate, +{n} tables and templates, cold", "s") for n in GROWTH),
-        ("200", "generate, grown to the limits (100 tables, 200 templates), cold", "s"),
+        *((str(n), f"generate, +{n} new tables and templates, cold", "s") for n in GROWTH),
+        ("200", "generate, grown to the limits (100 tables, 200 new templates), cold", "s"),
         ("memory", "peak memory of any generate process (max RSS)", "MB"),
         ("templates", "validate the 12 email templates (with html-validate)", "s"),
         ("static", "static validation (terraform validate of every root)", "s"),
