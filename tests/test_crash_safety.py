@@ -189,15 +189,30 @@ def test_a_kill_at_a_random_moment_never_mixes_trees(
     assert all((out / name).read_text() == text for name, text in USER_FILES.items())
 
 
+def _reached(trace: Path, step: str, process: subprocess.Popen[str]) -> bool:
+    """Wait until ``process`` passes the named ``step`` (True) or ends first (False); no fixed delay."""
+    while process.poll() is None:
+        if trace.is_file() and step in trace.read_text(encoding="utf-8").split():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_second_generate_waits_for_the_first(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _reset(out)
+    trace = tmp_path / "trace"
     with (out / "repos" / lock.LOCK_FILE).open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         process = subprocess.Popen(
-            _generate_cmd(DEFINITION, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            _generate_cmd(DEFINITION, out),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, faults.TRACE_ENV: str(trace)},
         )
-        time.sleep(2.5)
+        assert _reached(trace, "lock:waiting", process), "the second generate must wait while the lock is held"
         assert process.poll() is None, "the second generate must wait while the lock is held"
         fcntl.flock(held, fcntl.LOCK_UN)
     _, err = process.communicate(timeout=60)

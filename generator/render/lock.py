@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from generator import faults
 from generator.errors import GenerateError
 
 LOCK_FILE = ".bbws-gen.lock"
@@ -20,11 +21,15 @@ def locked(output: Path) -> Iterator[None]:
     output.mkdir(parents=True, exist_ok=True)
     with (output / LOCK_FILE).open("a") as handle:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        waiting = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waiting:  # a named step, so a test can see the wait begin instead of guessing a delay
+                    faults.point("lock:waiting")
+                    waiting = True
                 if time.monotonic() > deadline:
                     raise GenerateError(
                         f"another bbws-gen generate holds {output / LOCK_FILE}",
