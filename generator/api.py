@@ -65,33 +65,51 @@ def generate(
     Only files the trees' manifests list are replaced or deleted; a failed run leaves the output as it was.
     """
     from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
+    from generator.render.host import RenderHost
 
-    root = pipeline.project_root() if root is None else root
-    cache = output_cache.OutputCache.open(root, definition, report)
-    entry = cache.lookup() if cache is not None else None
-    if entry is not None:
-        report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
-        trees = pipeline.trees_at(entry.trees, output, docs)
-        lines = pipeline.write_trees(
-            entry.produce,
-            trees,
+    # Started first: on a cache miss the host has imported Copier, on another CPU, by the time the
+    # definition is validated (see render.host); on a hit it is stopped at once.
+    host = RenderHost.start()
+    try:
+        root = pipeline.project_root() if root is None else root
+        cache = output_cache.OutputCache.open(root, definition, report)
+        entry = cache.lookup() if cache is not None else None
+        if entry is not None:
+            if host is not None:
+                host.close()
+            report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
+            trees = pipeline.trees_at(entry.trees, output, docs)
+            lines = pipeline.write_trees(
+                entry.produce,
+                trees,
+                output,
+                docs,
+                check=check,
+                root=root,
+                definition=definition,
+                report=report,
+                verify=entry.verify,
+            )
+            return Changes(tuple(lines), entry.notes)
+        report(f"validating the definition in {definition}")
+        valid = validate(definition)
+
+        def keep(rendered: Path, kinds: list[tuple[str, str]]) -> None:
+            if cache is not None:
+                cache.store(rendered, kinds, valid.notes)
+
+        lines = pipeline.generate(
+            valid.model,
             output,
             docs,
             check=check,
+            report=report,
             root=root,
             definition=definition,
-            report=report,
-            verify=entry.verify,
+            keep=keep,
+            renderer=host,
         )
-        return Changes(tuple(lines), entry.notes)
-    report(f"validating the definition in {definition}")
-    valid = validate(definition)
-
-    def keep(rendered: Path, kinds: list[tuple[str, str]]) -> None:
-        if cache is not None:
-            cache.store(rendered, kinds, valid.notes)
-
-    lines = pipeline.generate(
-        valid.model, output, docs, check=check, report=report, root=root, definition=definition, keep=keep
-    )
+    finally:
+        if host is not None:
+            host.close()
     return Changes(tuple(lines), valid.notes)

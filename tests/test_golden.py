@@ -95,7 +95,7 @@ def test_a_failed_generate_leaves_the_previous_output(tmp_path: Path, monkeypatc
     def broken_check(tree: Path) -> list[str]:
         raise GenerateError("validator crashed")
 
-    monkeypatch.setattr(staging.terraform, "unformatted", broken_check)
+    monkeypatch.setattr(staging.fmt_check, "unformatted", broken_check)
     with pytest.raises(GenerateError):
         pipeline.generate(build_model(load_definition(DEFINITION)), output, tmp_path / "docs")
     assert _tree(output) == before

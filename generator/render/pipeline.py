@@ -24,6 +24,7 @@ from generator.render.staging import staging_dir
 
 if TYPE_CHECKING:
     from generator.model import Model
+    from generator.render.staging import Renderer
 
 Produce = Callable[[Path], Path]  # given the staging folder, put each tree at <returned folder>/<tree name>
 
@@ -121,22 +122,24 @@ def generate(
     root: Path | None = None,
     definition: Path | None = None,
     keep: Callable[[Path, list[tuple[str, str]]], None] | None = None,
+    renderer: Renderer | None = None,
 ) -> list[str]:
     """Render every target of ``model``; in check mode raise :class:`DriftError` on differences, else swap them in.
 
     ``root`` is the project whose blueprints render (default: the one the current directory is in);
     ``definition`` is only used to refuse outputs that overlap it; ``keep`` is handed the folder of the
     rendered, fmt-checked trees and (name, "output" or "docs") of each before they are compared (the output
-    cache stores them).
+    cache stores them); ``renderer`` renders the trees (default: :func:`~generator.render.staging.render_trees`,
+    here; :class:`~generator.render.host.RenderHost` renders them in a process started earlier).
     """
-    from generator.render.staging import render_all
+    from generator.render.staging import render_all, render_trees
     from generator.render.targets import targets
 
     root = project_root() if root is None else root
     all_targets = targets(model, output, docs)
 
     def produce(staging: Path) -> Path:
-        rendered, fmt_checked = render_all(root, staging, all_targets, report)
+        rendered, fmt_checked = render_all(root, staging, all_targets, report, renderer or render_trees)
         if keep is not None and fmt_checked:
             keep(rendered, [(t.name, "docs" if t.destination == docs else "output") for t in all_targets])
         return rendered

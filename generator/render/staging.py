@@ -13,12 +13,15 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from generator import terraform
 from generator.errors import GenerateError
-from generator.render import manifest, swap
+from generator.render import fmt_check, manifest, swap
 from generator.render.targets import Target, release
+from generator.render.template_store import staged_template
 
 
 @contextmanager
@@ -29,19 +32,6 @@ def staging_dir(output: Path) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def stage_template(root: Path, into: Path) -> Path:
-    """Copy the Copier template (copier.yml + blueprints, symlinks resolved) into a plain directory.
-
-    Rendering from the git checkout itself would make Copier clone it and fold in uncommitted work;
-    a plain copy is faster and renders exactly the working tree.
-    """
-    template = into / "template"
-    template.mkdir()
-    shutil.copy2(root / "copier.yml", template / "copier.yml")
-    shutil.copytree(root / "blueprints", template / "blueprints", symlinks=False)
-    return template
 
 
 def render_target(template: Path, target: Target, destination: Path, release_tag: str) -> None:
@@ -66,96 +56,130 @@ def render_target(template: Path, target: Target, destination: Path, release_tag
             raise GenerateError(f"blueprint {target.blueprint!r} failed to render: {exc}") from exc
 
 
-def _has_terraform(tree: Path) -> bool:
-    # The docs tree has none: no need to start terraform for it.
-    return any(tree.rglob("*.tf")) or any(tree.rglob("*.tfvars"))
+@dataclass(frozen=True)
+class RenderJob:
+    """What the render workers render: plain, picklable data (it may cross into the render host)."""
+
+    template: Path
+    rendered: Path
+    tag: str
+    targets: tuple[Target, ...]
 
 
-def _unformatted(tree: Path, name: str) -> list[str] | None:
-    """The tree's files fmt would change; None when terraform is absent and the tree has Terraform."""
-    if not _has_terraform(tree):
-        return []
-    files = terraform.unformatted(tree)
-    return None if files is None else [f"{name}/{path}" for path in files]
+@dataclass(frozen=True)
+class TreeResult:
+    """One rendered tree: the error that stopped it (with details), or the files ``terraform fmt`` would
+    change (``None``: terraform is not on PATH, the tree was not fmt-checked)."""
+
+    error: str | None = None
+    details: tuple[str, ...] = ()
+    unformatted: tuple[str, ...] | None = ()
 
 
-# What the forked render workers render: set before the pool forks them, so nothing unpicklable (the
-# model's read-only mappings) has to cross a process boundary; each worker is handed only an index.
-_JOBS: tuple[Path, list[Target], Path, str] | None = None
+@dataclass(frozen=True)
+class Rendered:
+    """Every tree's result, in the order of the job's targets, and progress lines for the user."""
+
+    results: tuple[TreeResult, ...]
+    notes: tuple[str, ...] = ()
 
 
-def _render_job(index: int) -> str | None:
-    """Render target ``index`` of :data:`_JOBS` (in a worker process); the error message, or None."""
-    assert _JOBS is not None
-    template, targets, rendered, tag = _JOBS
-    target = targets[index]
+def render_tree(job: RenderJob, index: int) -> TreeResult:
+    """Render target ``index`` of ``job``, write its manifest, and fmt-check it (in a worker process, so
+    one tree's fmt check runs while another tree renders)."""
+    target = job.targets[index]
+    tree = job.rendered / target.name
     try:
-        render_target(template, target, rendered / target.name, tag)
-        manifest.write(rendered / target.name)
+        render_target(job.template, target, tree, job.tag)
+        manifest.write(tree)
+        unformatted = fmt_check.unformatted(tree)
     except GenerateError as exc:
-        return str(exc)
-    return None
+        return TreeResult(str(exc), tuple(exc.details))
+    return TreeResult(unformatted=None if unformatted is None else tuple(f"{target.name}/{p}" for p in unformatted))
 
 
-def _workers(count: int) -> int:
+# The job the forked render workers render: set before the pool forks them, so each worker is handed only
+# an index, and inherits Copier already imported and the adapter's speed-ups already applied.
+_JOB: RenderJob | None = None
+
+
+def _render_job(index: int) -> TreeResult:
+    assert _JOB is not None
+    return render_tree(_JOB, index)
+
+
+def worker_count(trees: int) -> int:
     """Render processes: one per tree, at most one per CPU this process may use, and only where fork exists."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(count, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    return max(1, min(trees, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
-def render_all(root: Path, staging: Path, targets: list[Target], report: Callable[[str], None]) -> tuple[Path, bool]:
-    """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
-    when the blueprints fail or render Terraform that ``terraform fmt`` would change. Returns the folder and
-    whether ``terraform fmt`` checked it (False when terraform is not on PATH: such trees are not cached).
-
-    The trees render in parallel worker processes (forked: they inherit Copier, already imported, and the
-    adapter's speed-ups); then ``terraform fmt`` checks them, two at a time.
-    """
+def render_trees(job: RenderJob) -> Rendered:
+    """Render every tree of ``job``: in parallel forked workers when there is more than one CPU, else one
+    after the other here. Raises :class:`GenerateError` when a worker dies."""
     # Imported here: a run that takes its trees from the output cache never renders.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+
+    import copier  # noqa: F401  # once, before the workers fork, so none imports it again
 
     from generator.render.copier_adapter import fast_rendering
 
-    global _JOBS
-    template = stage_template(root, staging)
-    rendered = staging / "rendered"
-    rendered.mkdir()
-    tag = release(root)
-    import copier  # noqa: F401  # once, before the workers fork, so none imports it again
-
-    with fast_rendering(report):
-        _JOBS = (template, targets, rendered, tag)
+    global _JOB
+    notes: list[str] = []
+    with fast_rendering(notes.append):
+        _JOB = job
         try:
-            for target in targets:
-                report(f"rendering {target.name} (blueprint {target.blueprint})")
-            workers = _workers(len(targets))
+            workers = worker_count(len(job.targets))
             if workers == 1:
-                failures = [_render_job(index) for index in range(len(targets))]
-            else:
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                    failures = list(pool.map(_render_job, range(len(targets))))
+                return Rendered(tuple(render_tree(job, i) for i in range(len(job.targets))), tuple(notes))
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                return Rendered(tuple(pool.map(_render_job, range(len(job.targets)))), tuple(notes))
         except BrokenProcessPool as exc:
             raise GenerateError(
                 "a render worker process died (killed, or out of memory); nothing was changed",
                 ["run generate again; if it recurs, check the machine's memory"],
             ) from exc
         finally:
-            _JOBS = None
-    failure = next((message for message in failures if message is not None), None)
-    if failure is not None:
-        raise GenerateError(failure)
-    report("checking that the rendered Terraform is fmt-clean")
-    with ThreadPoolExecutor(max_workers=2) as fmt:
-        results = list(fmt.map(_unformatted, [rendered / t.name for t in targets], [t.name for t in targets]))
-    checked = all(names is not None for names in results)
+            _JOB = None
+
+
+class Renderer(Protocol):
+    """Where the trees render: :func:`render_trees` here, or a render host started earlier."""
+
+    def __call__(self, job: RenderJob) -> Rendered: ...
+
+
+def render_all(
+    root: Path,
+    staging: Path,
+    targets: list[Target],
+    report: Callable[[str], None],
+    renderer: Renderer = render_trees,
+) -> tuple[Path, bool]:
+    """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
+    when the blueprints fail or render Terraform that ``terraform fmt`` would change. Returns the folder and
+    whether ``terraform fmt`` checked it (False when terraform is not on PATH: such trees are not cached).
+    """
+    template = staged_template(root, staging)
+    rendered = staging / "rendered"
+    rendered.mkdir()
+    for target in targets:
+        report(f"rendering {target.name} (blueprint {target.blueprint}), then checking that its Terraform is fmt-clean")
+    outcome = renderer(RenderJob(template, rendered, release(root), tuple(targets)))
+    for note in outcome.notes:
+        report(note)
+    failed = next((result for result in outcome.results if result.error is not None), None)
+    if failed is not None:
+        raise GenerateError(str(failed.error), failed.details)
+    checked = all(result.unformatted is not None for result in outcome.results)
     if not checked:
         report("warning: terraform not on PATH; skipped the terraform fmt check (this run is not cached)")
-    unformatted = [name for names in results if names is not None for name in names]
+    unformatted = [name for result in outcome.results for name in result.unformatted or ()]
     if unformatted:
         raise GenerateError(
             "the blueprints rendered Terraform that terraform fmt would change",
