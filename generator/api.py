@@ -64,12 +64,14 @@ def generate(
     With ``check``, write nothing and raise :class:`~generator.errors.DriftError` listing each differing file.
     Only files the trees' manifests list are replaced or deleted; a failed run leaves the output as it was.
     """
-    from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
     from generator.render.host import RenderHost
 
-    # Started first: on a cache miss the host has imported Copier, on another CPU, by the time the
-    # definition is validated (see render.host); on a hit it is stopped at once.
+    # Started first (its module is light): on a cache miss the host has imported Copier, on another CPU, by
+    # the time the definition is validated (see render.host); on a hit it is stopped at once.
     host = RenderHost.start()
+    from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
+    from generator.render.tree_cache import TreeCache
+
     try:
         root = pipeline.project_root() if root is None else root
         cache = output_cache.OutputCache.open(root, definition, report)
@@ -108,6 +110,7 @@ def generate(
             definition=definition,
             keep=keep,
             renderer=host,
+            kept=TreeCache.open(cache.code, report) if cache is not None else None,
         )
     finally:
         if host is not None:

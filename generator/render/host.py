@@ -14,9 +14,13 @@ import multiprocessing
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 from generator.errors import GenerateError
-from generator.render.staging import Rendered, RenderJob, render_trees, worker_count
+from generator.render.workers import worker_count
+
+if TYPE_CHECKING:  # imported by the host itself, after the fork: this module is imported first, so stays light
+    from generator.render.staging import Rendered, RenderJob
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ def _serve(connection: Connection, parent_end: Connection) -> None:
     parent_end.close()  # else the host keeps its own pipe open and never sees this process go away
     try:
         import copier  # noqa: F401  # the point of the host: imported while the parent validates
+
+        from generator.render.staging import render_trees
 
         job = connection.recv()
         try:
@@ -80,8 +86,7 @@ class RenderHost:
             self.close()
         if isinstance(outcome, _Failed):
             raise GenerateError(outcome.message, outcome.details)
-        assert isinstance(outcome, Rendered)
-        return outcome
+        return outcome  # type: ignore[no-any-return]  # a Rendered, from _serve
 
     def close(self) -> None:
         """Stop the host: wait for it when it had a job (it exits once it has answered), else terminate it

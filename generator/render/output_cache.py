@@ -37,6 +37,7 @@ from pathlib import Path
 from generator.errors import GenerateError
 from generator.render.cache_paths import cache_dir
 from generator.render.copier_adapter import installed
+from generator.render.indexed import index_of, keep_tree
 
 FORMAT = 1
 INDEX = "index.json"
@@ -98,16 +99,20 @@ def _read(path: str, *, follow: bool) -> tuple[bytes, bool]:
         os.close(handle)
 
 
-def input_key(root: Path, definition: Path) -> str:
-    """The sha256 of everything that decides the rendered trees (see the module docstring); raises
-    :class:`_Uncacheable` (or OSError) when the inputs cannot be keyed safely."""
+def _hasher() -> tuple[hashlib._Hash, Callable[[str, bytes], None]]:
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
         digest.update(label.encode("utf-8", "surrogateescape") + b"\x00" + len(data).to_bytes(8, "big") + data)
 
+    return digest, add
+
+
+def code_key(root: Path) -> str:
+    """The sha256 of everything besides the definition that decides the rendered trees: the blueprints,
+    ``copier.yml``, the generator, the ``pyproject.toml`` files and the library and Python versions."""
+    digest, add = _hasher()
     add("format", str(FORMAT).encode())
-    add("definition at", str(definition.resolve()).encode("utf-8", "surrogateescape"))
     add("python", sys.version.encode())
     for name in _VERSIONED:
         add(f"version of {name}", str(installed(name)).encode())
@@ -118,81 +123,28 @@ def input_key(root: Path, definition: Path) -> str:
     # the project's in a checkout; another one when bbws-gen is installed from elsewhere).
     beside = package.parent / "pyproject.toml"
     add("pyproject.toml beside the package", beside.read_bytes() if beside.is_file() else b"")
-    total = 0
-    for label, folder, follow in (
-        ("definition", definition, False),
-        ("blueprints", root / "blueprints", True),
-        ("generator", package, True),
-    ):
-        for rel, file in _files(folder, follow=follow):
-            data, executable = _read(file, follow=follow)
-            total += 0 if follow else len(data)
-            if total > _MAX_TOTAL_BYTES:
-                raise _Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
+    for label, folder in (("blueprints", root / "blueprints"), ("generator", package)):
+        for rel, file in _files(folder, follow=True):
+            data, executable = _read(file, follow=True)
             add(f"{label}/{rel} {'x' if executable else '-'}", data)
     return digest.hexdigest()
 
 
-def _index_of(trees: Path) -> dict[str, list[str]]:
-    """{"<tree>/<path>": [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
-    index: dict[str, list[str]] = {}
-    top = str(trees)
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            path = os.path.join(dirpath, name)
-            rel = name if prefix == "." else f"{prefix}/{name}"
-            if os.path.islink(path):
-                index[rel] = ["link", os.readlink(path)]
-                continue
-            with open(path, "rb") as handle:
-                mode = "x" if os.fstat(handle.fileno()).st_mode & 0o111 else "-"
-                index[rel] = [hashlib.sha256(handle.read()).hexdigest(), mode]
-    return index
-
-
-def _linked(path: str, copy: str) -> bool:
-    """Hard-link the freshly rendered file ``path`` as ``copy``; False where links cannot be made (another
-    filesystem), and the caller copies. A link costs a tenth of a copy (writing 220 files was a fifth of a
-    cold generate). The rendered file goes on into the output; the cache never writes to its files, and an
-    edit made in place in the output is caught by :meth:`OutputCache.lookup`, which checks every file of
-    an entry against its index before use, and renders afresh."""
-    try:
-        os.link(path, copy)
-    except OSError:
-        return False
-    return True
-
-
-def _copy_indexed(source: Path, target: Path, name: str) -> dict[str, list[str]]:
-    """Keep the tree ``source`` as ``target`` (files with their modes, hard-linked where possible; symlinks;
-    nothing else) in one pass, returning the index entries (as :func:`_index_of` gives them, under
-    ``name/``) of what was kept."""
-    index: dict[str, list[str]] = {}
-    top = str(source)
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        relative = os.path.relpath(dirpath, top)
-        into = os.path.normpath(os.path.join(str(target), relative))
-        os.makedirs(into, exist_ok=True)
-        prefix = name if relative == "." else f"{name}/{relative.replace(os.sep, '/')}"
-        for entry in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            path, copy = os.path.join(dirpath, entry), os.path.join(into, entry)
-            if os.path.islink(path):
-                os.symlink(os.readlink(path), copy)
-                index[f"{prefix}/{entry}"] = ["link", os.readlink(path)]
-                continue
-            with open(path, "rb") as reader:
-                mode = os.fstat(reader.fileno()).st_mode
-                data = reader.read()
-            if not _linked(path, copy):
-                with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-                    out.write(data)
-                os.chmod(copy, stat.S_IMODE(mode))  # exactly the rendered file's mode, as a fresh render gives it
-            index[f"{prefix}/{entry}"] = [hashlib.sha256(data).hexdigest(), "x" if mode & 0o111 else "-"]
-        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
-    return index
+def input_key(root: Path, definition: Path, code: str | None = None) -> str:
+    """The sha256 of everything that decides the rendered trees (see the module docstring): ``code`` (the
+    :func:`code_key`, computed when not given) and the definition's files and place. Raises
+    :class:`_Uncacheable` (or OSError) when the definition cannot be keyed safely."""
+    digest, add = _hasher()
+    add("code", (code_key(root) if code is None else code).encode())
+    add("definition at", str(definition.resolve()).encode("utf-8", "surrogateescape"))
+    total = 0
+    for rel, file in _files(definition, follow=False):
+        data, executable = _read(file, follow=False)
+        total += len(data)
+        if total > _MAX_TOTAL_BYTES:
+            raise _Uncacheable(f"the definition is over {_MAX_TOTAL_BYTES} bytes")
+        add(f"definition/{rel} {'x' if executable else '-'}", data)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -210,7 +162,7 @@ class Entry:
 
     def verify(self, copy: Path) -> None:
         """Raise :class:`GenerateError` unless ``copy`` (the staged copy of the trees) matches the index."""
-        if _index_of(copy) != self.index:
+        if index_of(copy) != self.index:
             raise GenerateError(
                 f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
                 ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
@@ -220,10 +172,11 @@ class Entry:
 class OutputCache:
     """The entries of one cache folder for one key."""
 
-    def __init__(self, folder: Path, key: str, report: Callable[[str], None]) -> None:
+    def __init__(self, folder: Path, key: str, report: Callable[[str], None], code: str = "") -> None:
         self.folder = folder
         self.key = key
         self.report = report
+        self.code = code  # the code_key: what, besides its Copier data, decides each tree (render.tree_cache)
 
     @classmethod
     def open(cls, root: Path, definition: Path, report: Callable[[str], None]) -> OutputCache | None:
@@ -233,7 +186,8 @@ class OutputCache:
         if folder is None or not definition.is_dir():
             return None
         try:
-            return cls(folder, input_key(root, definition), report)
+            code = code_key(root)
+            return cls(folder, input_key(root, definition, code), report, code)
         except (OSError, _Uncacheable):
             return None
 
@@ -264,7 +218,7 @@ class OutputCache:
         if not valid:
             return self._discard("its index is not in the expected format")
         try:
-            actual = _index_of(folder / TREES)
+            actual = index_of(folder / TREES)
         except OSError as exc:
             return self._discard(f"its files cannot be read ({exc})")
         if actual != entry.index:
@@ -291,7 +245,7 @@ class OutputCache:
         try:
             files: dict[str, list[str]] = {}
             for name, _ in trees:
-                files.update(_copy_indexed(rendered / name, temporary / TREES / name, name))
+                files.update(keep_tree(rendered / name, temporary / TREES / name, name))
             index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes), "files": files}
             (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
             # Never over an existing entry: a run may be comparing with it. (A damaged one was removed

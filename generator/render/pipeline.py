@@ -25,6 +25,7 @@ from generator.render.staging import staging_dir
 if TYPE_CHECKING:
     from generator.model import Model
     from generator.render.staging import Renderer
+    from generator.render.tree_cache import TreeCache
 
 Produce = Callable[[Path], Path]  # given the staging folder, put each tree at <returned folder>/<tree name>
 
@@ -123,6 +124,7 @@ def generate(
     definition: Path | None = None,
     keep: Callable[[Path, list[tuple[str, str]]], None] | None = None,
     renderer: Renderer | None = None,
+    kept: TreeCache | None = None,
 ) -> list[str]:
     """Render every target of ``model``; in check mode raise :class:`DriftError` on differences, else swap them in.
 
@@ -130,7 +132,8 @@ def generate(
     ``definition`` is only used to refuse outputs that overlap it; ``keep`` is handed the folder of the
     rendered, fmt-checked trees and (name, "output" or "docs") of each before they are compared (the output
     cache stores them); ``renderer`` renders the trees (default: :func:`~generator.render.staging.render_trees`,
-    here; :class:`~generator.render.host.RenderHost` renders them in a process started earlier).
+    here; :class:`~generator.render.host.RenderHost` renders them in a process started earlier); trees ``kept``
+    holds are taken from there.
     """
     from generator.render.staging import render_all, render_trees
     from generator.render.targets import targets
@@ -139,7 +142,7 @@ def generate(
     all_targets = targets(model, output, docs)
 
     def produce(staging: Path) -> Path:
-        rendered, fmt_checked = render_all(root, staging, all_targets, report, renderer or render_trees)
+        rendered, fmt_checked = render_all(root, staging, all_targets, report, renderer or render_trees, kept)
         if keep is not None and fmt_checked:
             keep(rendered, [(t.name, "docs" if t.destination == docs else "output") for t in all_targets])
         return rendered

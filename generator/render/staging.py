@@ -7,7 +7,6 @@ runs in (:mod:`generator.project`), never from where the package is installed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import warnings
@@ -15,13 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from generator import terraform
 from generator.errors import GenerateError
 from generator.render import fmt_check, manifest, swap
 from generator.render.targets import Target, release
 from generator.render.template_store import staged_template
+from generator.render.workers import worker_count
+
+if TYPE_CHECKING:
+    from generator.render.tree_cache import TreeCache
 
 
 @contextmanager
@@ -108,15 +111,6 @@ def _render_job(index: int) -> TreeResult:
     return render_tree(_JOB, index)
 
 
-def worker_count(trees: int) -> int:
-    """Render processes: one per tree, at most one per CPU this process may use, and only where fork exists."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(trees, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
-
-
 def render_trees(job: RenderJob) -> Rendered:
     """Render every tree of ``job``: in parallel forked workers when there is more than one CPU, else one
     after the other here. Raises :class:`GenerateError` when a worker dies."""
@@ -160,17 +154,25 @@ def render_all(
     targets: list[Target],
     report: Callable[[str], None],
     renderer: Renderer = render_trees,
+    kept: TreeCache | None = None,
 ) -> tuple[Path, bool]:
     """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
     when the blueprints fail or render Terraform that ``terraform fmt`` would change. Returns the folder and
     whether ``terraform fmt`` checked it (False when terraform is not on PATH: such trees are not cached).
+    A tree ``kept`` holds for the same Copier data and code is taken from there instead of rendered.
     """
     template = staged_template(root, staging)
     rendered = staging / "rendered"
     rendered.mkdir()
+    tag = release(root)
+    todo = []
     for target in targets:
-        report(f"rendering {target.name} (blueprint {target.blueprint}), then checking that its Terraform is fmt-clean")
-    outcome = renderer(RenderJob(template, rendered, release(root), tuple(targets)))
+        if kept is not None and kept.take(target, tag, rendered / target.name):
+            report(f"{target.name}: its Copier data and blueprints are unchanged since a cached run: not rendered")
+        else:
+            report(f"rendering {target.name} (blueprint {target.blueprint}) and checking its Terraform is fmt-clean")
+            todo.append(target)
+    outcome = renderer(RenderJob(template, rendered, tag, tuple(todo)))
     for note in outcome.notes:
         report(note)
     failed = next((result for result in outcome.results if result.error is not None), None)
@@ -186,4 +188,7 @@ def render_all(
             [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
             + terraform.fmt_diff(rendered).splitlines(),
         )
+    if kept is not None and checked:
+        for target in todo:
+            kept.keep(target, tag, rendered / target.name)
     return rendered, checked
