@@ -20,7 +20,7 @@ from generator.render.targets import Target
 from tests.conftest import DEFINITION, ROOT
 
 DYNAMODB, S3 = "2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas"
-TAKEN = "unchanged since a cached run: not rendered"
+TAKEN = "taken from the cache"
 
 
 def _tree(path: Path) -> dict[str, tuple[bytes, int]]:

@@ -168,7 +168,7 @@ def render_all(
     todo = []
     for target in targets:
         if kept is not None and kept.take(target, tag, rendered / target.name):
-            report(f"{target.name}: its Copier data and blueprints are unchanged since a cached run: not rendered")
+            report(f"{target.name}: taken from the cache (the same Copier data and code rendered it before)")
         else:
             report(f"rendering {target.name} (blueprint {target.blueprint}) and checking its Terraform is fmt-clean")
             todo.append(target)
