@@ -64,7 +64,8 @@ def _plain_template() -> Iterator[None]:
 
     def get_repo(url: str) -> str | None:
         path = Path(url)
-        if path.is_absolute() and path.is_dir() and not (path / ".git").exists():
+        # A folder named *.git is a bare repository to Copier (it answers from the name, without git).
+        if path.is_absolute() and not url.endswith(".git") and path.is_dir() and not (path / ".git").exists():
             return None  # neither a repository root (it has no .git) nor a bundle (a folder): what git says
         return original(url)
 

@@ -16,18 +16,28 @@ from pathlib import Path
 from generator import terraform, verdict_cache
 
 # The files ``terraform fmt -recursive`` formats.
-SUFFIXES = (".tf", ".tfvars", ".tftest.hcl")
+SUFFIXES = (".tf", ".tfvars", ".tftest.hcl", ".tfmock.hcl")
 _CHECK = "fmt"
 
 
+def _ignored(name: str) -> bool:
+    """Names ``terraform fmt -recursive`` passes over in a folder (Terraform's ``configs.IsIgnoredFile``):
+    hidden files and folders, and editor backups."""
+    return name.startswith(".") or name.endswith("~") or (name.startswith("#") and name.endswith("#"))
+
+
 def terraform_files(tree: Path) -> list[str]:
-    """POSIX paths, relative to ``tree``, of the files fmt checks, sorted; hidden folders (``.terraform``)
-    are skipped, as ``terraform fmt -recursive`` skips them."""
+    """POSIX paths, relative to ``tree``, of the files fmt checks, sorted; hidden folders (``.terraform``) and
+    files, and editor backups, are skipped, as ``terraform fmt -recursive`` skips them."""
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(tree):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not _ignored(d))
         prefix = os.path.relpath(dirpath, tree).replace(os.sep, "/")
-        found += [name if prefix == "." else f"{prefix}/{name}" for name in filenames if name.endswith(SUFFIXES)]
+        found += [
+            name if prefix == "." else f"{prefix}/{name}"
+            for name in filenames
+            if name.endswith(SUFFIXES) and not _ignored(name)
+        ]
     return sorted(found)
 
 

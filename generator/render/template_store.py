@@ -36,7 +36,9 @@ def _snapshot(top: Path, names: tuple[str, ...], *, follow: bool) -> Snapshot | 
     found: Snapshot = {}
     for name in names:
         start = top / name
-        if start.is_file() and (follow or not start.is_symlink()):
+        if not follow and start.is_symlink():
+            return None
+        if start.is_file():
             found[name] = _read(start)
             continue
         for dirpath, dirnames, filenames in os.walk(start, followlinks=follow):
@@ -92,7 +94,7 @@ def staged_template(root: Path, staging: Path) -> Path:
         return _write(snapshot, staging / "template")
     kept = folder / _digest(snapshot)
     if kept.is_dir():
-        if _snapshot(kept, SOURCES, follow=False) == snapshot:
+        if _intact(kept, snapshot):
             with suppress(OSError):
                 os.utime(kept)  # most recently used: kept longest
             return kept
@@ -104,17 +106,29 @@ def staged_template(root: Path, staging: Path) -> Path:
         os.rename(temporary / "template", kept)
         shutil.rmtree(temporary, ignore_errors=True)
     except OSError:
-        if not kept.is_dir():  # else a concurrent run kept the same copy
+        # Not written here: a concurrent run kept the same copy, or a damaged one could not be removed.
+        if not _intact(kept, snapshot):
             return _write(snapshot, staging / "template")
-    _prune(folder)
+    _prune(folder, kept)
     return kept
 
 
-def _prune(folder: Path) -> None:
-    """Keep the :data:`KEEP` most recently used copies (and drop what interrupted runs left)."""
+def _intact(kept: Path, snapshot: Snapshot) -> bool:
+    """True when ``kept`` is a real folder holding exactly ``snapshot``: nothing changed, missing or added."""
+    if kept.is_symlink() or not kept.is_dir():
+        return False
+    tops = {rel for rel in snapshot if "/" not in rel}
+    return set(os.listdir(kept)) == tops and _snapshot(kept, SOURCES, follow=False) == snapshot
+
+
+def _prune(folder: Path, current: Path) -> None:
+    """Keep the :data:`KEEP` most recently used copies (and drop what interrupted runs left), never
+    ``current``, the copy this run renders from (other copies may carry later times: clock skew)."""
     copies = []
     for path in folder.iterdir():
+        if path == current:
+            continue
         with suppress(OSError):
             copies.append((path.stat().st_mtime, path.name.startswith(".tmp-"), path))
-    for _, _, path in sorted(copies, reverse=True)[KEEP:]:
+    for _, _, path in sorted(copies, reverse=True)[KEEP - 1 :]:
         shutil.rmtree(path, ignore_errors=True)

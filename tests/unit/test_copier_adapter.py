@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
 
 import jinja2
 import pytest
@@ -61,3 +65,77 @@ def test_a_copier_without_the_private_probe_renders_plainly_and_says_so(monkeypa
         assert not hasattr(Worker, "_sync_git_index_executable_bit")
     assert lines == ["Copier has no Worker._sync_git_index_executable_bit: rendering with its per-file git probe"]
     assert not hasattr(Worker, "_sync_git_index_executable_bit"), "nothing is left behind"
+
+
+def _get_repo() -> Callable[[str], str | None]:
+    from copier import _template
+
+    return cast(Callable[[str], str | None], getattr(_template, "get_repo"))  # noqa: B009  # private
+
+
+@pytest.fixture
+def no_git(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """Make every git command Copier would run fail the test (and record that it was asked for)."""
+    from copier import _vcs
+
+    asked: list[tuple[object, ...]] = []
+
+    def get_git(*args: object) -> None:
+        asked.append(args)
+        raise AssertionError("Copier ran git")
+
+    monkeypatch.setattr(_vcs, "get_git", get_git)
+    return asked
+
+
+def test_a_plain_template_folder_is_answered_without_git(tmp_path: Path, no_git: list[tuple[object, ...]]) -> None:
+    (tmp_path / "template").mkdir()
+    with copier_adapter.fast_rendering(print):
+        assert _get_repo()(str(tmp_path / "template")) is None
+    assert no_git == []
+    with pytest.raises(AssertionError, match="Copier ran git"):  # what the stub saves: Copier's own asks git
+        _get_repo()(str(tmp_path / "template"))
+
+
+def test_a_git_repository_root_is_still_a_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "sub").mkdir()
+    worktree = tmp_path / "linked"
+    worktree.mkdir()
+    (worktree / ".git").write_text(f"gitdir: {repo / '.git'}\n")  # a linked worktree or submodule: .git is a file
+    bare = tmp_path / "template.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    original = _get_repo()
+    expected = {path: original(str(path)) for path in (repo, bare, repo / "sub")}
+    assert expected[repo] == repo.as_posix() and expected[bare] == bare.as_posix()
+    with copier_adapter.fast_rendering(print):
+        assert _get_repo() is not original
+        assert {path: _get_repo()(str(path)) for path in expected} == expected
+        assert _get_repo()(str(repo / "sub")) is None  # inside a repository, not its root: plain, as git says
+        assert _get_repo()(str(worktree)) == original(str(worktree))
+        assert _get_repo()("gh:copier-org/copier") == "https://github.com/copier-org/copier.git"
+
+
+def test_the_git_probe_is_restored_after_the_block_even_when_it_fails() -> None:
+    original = _get_repo()
+    with pytest.raises(RuntimeError), copier_adapter.fast_rendering(print):
+        assert _get_repo() is not original
+        raise RuntimeError("render failed")
+    assert _get_repo() is original
+
+
+def test_copier_renders_a_plain_template_without_asking_git_whether_it_is_a_repository(
+    tmp_path: Path, no_git: list[tuple[object, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copier import _template, run_copy
+
+    monkeypatch.setattr(_template, "is_git_available", lambda: True)  # as on any machine with git
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "copier.yml").write_text("name:\n  type: str\n")
+    (template / "hello.txt.jinja").write_text("hello {{ name }}\n")
+    with copier_adapter.fast_rendering(print):
+        run_copy(str(template), str(tmp_path / "out"), data={"name": "bbws"}, defaults=True, quiet=True)
+    assert (tmp_path / "out" / "hello.txt").read_text() == "hello bbws\n"
+    assert no_git == []
