@@ -17,7 +17,6 @@ import pytest
 from generator import api
 from generator.errors import DefinitionError, GenerateError
 from generator.render import cache_paths, staging
-from generator.render import host as host_module
 from generator.render.host import RenderHost
 from generator.render.targets import Target, targets
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
@@ -104,7 +103,7 @@ def test_a_host_renders_exactly_the_committed_output(
         raise AssertionError("rendered in this process, not in the host")
 
     # After the fork: the host keeps the real ones, this process can no longer render.
-    monkeypatch.setattr(host_module, "render_trees", here)
+    monkeypatch.setattr(staging, "render_trees", here)
     monkeypatch.setattr(staging, "render_target", here)
     out = tmp_path / "out"
     (out / "staging").mkdir(parents=True)

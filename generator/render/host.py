@@ -44,6 +44,8 @@ def _serve(connection: Connection, parent_end: Connection) -> None:
             outcome: Rendered | _Failed = render_trees(job)
         except GenerateError as exc:
             outcome = _Failed(str(exc), tuple(exc.details))
+        except Exception as exc:  # e.g. a full disk while writing a tree: said as it is, not as a dead host
+            outcome = _Failed(f"rendering failed in the render host: {type(exc).__name__}: {exc}", ())
         connection.send(outcome)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass  # the parent closed the pipe, went away, or the user pressed Ctrl-C: nothing to do
