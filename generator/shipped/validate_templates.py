@@ -1113,14 +1113,15 @@ class Report:
 HTML_VALIDATOR_MODES = ("auto", "require", "off")
 
 
-def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
+def run_checks(templates_dir: Path, html_validator: str = "off", catalog: tuple[Any, str] | None = None) -> Report:
     """Every check of a templates folder; ``html_validator`` says whether html-validate runs.
 
     "off": the Python checks only (what bbws-gen runs on every generate: no node needed); "auto": also
     html-validate when node and tools/email are installed, else ``skipped`` says why; "require": also
     html-validate, and UsageError when it cannot run. Raises UsageError for a missing folder or catalog.
+    ``catalog`` is what ``load_catalog(templates_dir)`` returned, when the caller has read it already.
     """
-    data, text = load_catalog(templates_dir)
+    data, text = catalog if catalog is not None else load_catalog(templates_dir)
     ctx = Context(templates_dir, _display_prefix(templates_dir))
     skipped: str | None = "not requested"
     node: email_checks.HtmlValidateRun | None = None
@@ -1158,12 +1159,12 @@ def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
     )
 
 
-def validate(templates_dir: Path, html_validator: str = "off") -> list[Finding]:
+def validate(templates_dir: Path, html_validator: str = "off", catalog: tuple[Any, str] | None = None) -> list[Finding]:
     """Validate a templates folder (catalog.yaml and the files it names); return the errors by file, line.
 
-    Raises UsageError when the folder or its catalog is missing or unreadable.
+    Raises UsageError when the folder or its catalog is missing or unreadable. ``catalog``: see run_checks.
     """
-    return run_checks(templates_dir, html_validator).errors
+    return run_checks(templates_dir, html_validator, catalog).errors
 
 
 def _usable_cores() -> int:
