@@ -758,6 +758,89 @@ def _parse_mustache(ctx: Context, rel: str) -> Parsed | None:
     return Parsed(rel, text, tags, not errors)
 
 
+# The Draft 2020-12 meta-schema reaches every subschema of a contract through "$dynamicRef": "#meta",
+# which always lands on the meta-schema's root (the instance, a contract, cannot change the dynamic scope).
+# So whether a subschema passes depends on the subschema alone: one that passed before (a $defs entry or
+# property copied between contracts, a whole copied contract) passes again and is not walked again. Walks
+# that fail are never remembered, and errors come from the same walk in the same order as check_schema's.
+_PASSED_LIMIT = 100_000  # remembered subschemas per process; forgotten all at once beyond this
+
+
+def _canonical(instance: Any) -> str | None:
+    """A text equal for two JSON values exactly when they are equal up to the order of object keys."""
+    try:
+        return json.dumps(instance, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None  # not plain JSON (or too deep to write): checked in full every time
+
+
+@functools.lru_cache(maxsize=1)
+def _meta_schema_validator() -> tuple[Any, set[tuple[str, str]]] | None:
+    """A validator of Draft 2020-12 schemas that remembers which subschemas passed, and that memory;
+    None when this jsonschema is not laid out as expected (contracts are then checked by check_schema).
+
+    It validates against the meta-schemas without their "$schema" key, which asserts nothing but would
+    make jsonschema switch back to the stock Draft202012Validator (which does not remember) at each
+    vocabulary meta-schema.
+    """
+    try:
+        from jsonschema import validators
+        from jsonschema_specifications import REGISTRY  # type: ignore[import-untyped]
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+
+        prefix = "https://json-schema.org/draft/2020-12/"
+        resources = [
+            (uri, DRAFT202012.create_resource({k: v for k, v in REGISTRY.contents(uri).items() if k != "$schema"}))
+            for uri in REGISTRY
+            if uri.startswith(prefix)
+        ]
+        registry: Registry[Any] = Registry().with_resources(resources).crawl()
+        root = registry.contents(str(Draft202012Validator.META_SCHEMA["$id"]))
+        walk = Draft202012Validator.VALIDATORS["$dynamicRef"]
+    except Exception:
+        return None
+    passed: set[tuple[str, str]] = set()
+
+    def dynamic_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        key = _canonical(instance)
+        if key is not None and (ref, key) in passed:
+            return
+        clean = True
+        for error in walk(validator, ref, instance, schema) or ():
+            clean = False
+            yield error
+        # Reached only when the walk ran to its end (check_schema stops at the first error).
+        if clean and key is not None:
+            _remember(passed, (ref, key))
+
+    remembering = validators.extend(Draft202012Validator, {"$dynamicRef": dynamic_ref})  # type: ignore[no-untyped-call]
+    return remembering(root, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER), passed
+
+
+def check_contract_schema(contract: Any) -> None:
+    """Raise the SchemaError ``Draft202012Validator.check_schema(contract)`` raises, or nothing when it
+    would not; faster when contracts share subschemas (see ``_meta_schema_validator``)."""
+    remembering = _meta_schema_validator()
+    if remembering is None:
+        Draft202012Validator.check_schema(contract)
+        return
+    validator, passed = remembering
+    key = _canonical(contract)
+    if key is not None and ("", key) in passed:
+        return
+    for error in validator.iter_errors(contract):
+        raise SchemaError.create_from(error)
+    if key is not None:
+        _remember(passed, ("", key))
+
+
+def _remember(passed: set[tuple[str, str]], key: tuple[str, str]) -> None:
+    if len(passed) >= _PASSED_LIMIT:
+        passed.clear()
+    passed.add(key)
+
+
 def _load_contract(ctx: Context, rel: str) -> Mapping[str, Any] | None:
     loaded = _read_json(ctx, rel)
     if loaded is None:
@@ -765,7 +848,7 @@ def _load_contract(ctx: Context, rel: str) -> Mapping[str, Any] | None:
     contract, text = loaded
     index = LineIndex(text)
     try:
-        Draft202012Validator.check_schema(contract)
+        check_contract_schema(contract)
     except SchemaError as exc:
         ctx.add(
             rel,
@@ -1030,14 +1113,15 @@ class Report:
 HTML_VALIDATOR_MODES = ("auto", "require", "off")
 
 
-def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
+def run_checks(templates_dir: Path, html_validator: str = "off", catalog: tuple[Any, str] | None = None) -> Report:
     """Every check of a templates folder; ``html_validator`` says whether html-validate runs.
 
     "off": the Python checks only (what bbws-gen runs on every generate: no node needed); "auto": also
     html-validate when node and tools/email are installed, else ``skipped`` says why; "require": also
     html-validate, and UsageError when it cannot run. Raises UsageError for a missing folder or catalog.
+    ``catalog`` is what ``load_catalog(templates_dir)`` returned, when the caller has read it already.
     """
-    data, text = load_catalog(templates_dir)
+    data, text = catalog if catalog is not None else load_catalog(templates_dir)
     ctx = Context(templates_dir, _display_prefix(templates_dir))
     skipped: str | None = "not requested"
     node: email_checks.HtmlValidateRun | None = None
@@ -1075,12 +1159,12 @@ def run_checks(templates_dir: Path, html_validator: str = "off") -> Report:
     )
 
 
-def validate(templates_dir: Path, html_validator: str = "off") -> list[Finding]:
+def validate(templates_dir: Path, html_validator: str = "off", catalog: tuple[Any, str] | None = None) -> list[Finding]:
     """Validate a templates folder (catalog.yaml and the files it names); return the errors by file, line.
 
-    Raises UsageError when the folder or its catalog is missing or unreadable.
+    Raises UsageError when the folder or its catalog is missing or unreadable. ``catalog``: see run_checks.
     """
-    return run_checks(templates_dir, html_validator).errors
+    return run_checks(templates_dir, html_validator, catalog).errors
 
 
 def _usable_cores() -> int:
