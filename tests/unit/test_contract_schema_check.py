@@ -1,4 +1,5 @@
-"""validate_templates.check_contract_schema raises exactly what Draft202012Validator.check_schema raises.
+"""The templates check's shortcuts give what the plain checks give: check_contract_schema raises exactly
+what Draft202012Validator.check_schema raises, and a catalog read twice parses as it did the first time.
 
 The templates check remembers which subschemas of contracts passed the Draft 2020-12 meta-schema and does
 not walk them again. These tests compare it with jsonschema's own check_schema on many generated schemas,
@@ -242,3 +243,16 @@ def test_falls_back_to_check_schema_when_jsonschema_is_laid_out_otherwise(monkey
     monkeypatch.setattr(vt, "_meta_schema_validator", lambda: None)
     _same_as_jsonschema({"type": "object", "properties": {"a": {"minLength": -1}}})
     vt.check_contract_schema({"type": "object"})
+
+
+def test_a_catalog_read_again_is_parsed_once_and_given_out_as_a_copy(tmp_path: Path) -> None:
+    (tmp_path / "catalog.yaml").write_text("brand: &b {company: X}\nalso: *b\ntemplates: [1, 2]\n", encoding="utf-8")
+    first, text = vt.load_catalog(tmp_path)
+    assert first == vt.yaml.safe_load(text)
+    first["templates"].append(3)  # whoever got the first copy changes it
+    second, _ = vt.load_catalog(tmp_path)
+    assert second == {"brand": {"company": "X"}, "also": {"company": "X"}, "templates": [1, 2]}
+    assert second["brand"] is second["also"]  # an alias stays one object, as PyYAML builds it
+    (tmp_path / "catalog.yaml").write_text("templates: [\n", encoding="utf-8")
+    with pytest.raises(vt.UsageError, match=r"catalog\.yaml:2: catalog\.yaml is not valid YAML"):
+        vt.load_catalog(tmp_path)
