@@ -40,7 +40,7 @@ def _reference_depth(text: str) -> int:
 JSONISH = st.lists(st.sampled_from(['"', "\\", "[", "]", "{", "}", "a", "n", ":", ",", " ", "\n", "é"]), max_size=60)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(JSONISH.map("".join))
 def test_depth_of_matches_the_character_loop(text: str) -> None:
     assert _depth_of(text) == _reference_depth(text)

@@ -811,24 +811,43 @@ def _meta_schema_validator() -> tuple[Any, set[tuple[str, str]]] | None:
         ]
         registry: Registry[Any] = Registry().with_resources(resources).crawl()
         root = registry.contents(str(Draft202012Validator.META_SCHEMA["$id"]))
-        walk = Draft202012Validator.VALIDATORS["$dynamicRef"]
+        plain = {name: Draft202012Validator.VALIDATORS[name] for name in ("$ref", "$dynamicRef")}
     except Exception:
         return None
     passed: set[tuple[str, str]] = set()
+    # Where each reference in the meta-schemas leads, by the (meta-)schema object holding it: a "$ref" by its
+    # resource's base URI, fixed for each object; "$dynamicRef": "#meta" always to the root (see above). So
+    # it is looked up once (urljoin and a walk of the dynamic scope cost half of a contract's check).
+    targets: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+    def follow(keyword: str, validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        target = targets.get((id(schema), keyword))
+        if target is None:
+            try:
+                found = validator._resolver.lookup(ref)
+            except Exception:  # unresolvable: jsonschema's own keyword raises what it raises
+                return plain[keyword](validator, ref, instance, schema) or iter(())
+            target = targets[(id(schema), keyword)] = (found.contents, found.resolver)
+        return validator.descend(instance, target[0], resolver=target[1])  # type: ignore[no-any-return]
+
+    def static_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        yield from follow("$ref", validator, ref, instance, schema)
 
     def dynamic_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
         key = _canonical(instance)
         if key is not None and (ref, key) in passed:
             return
         clean = True
-        for error in walk(validator, ref, instance, schema) or ():
+        for error in follow("$dynamicRef", validator, ref, instance, schema):
             clean = False
             yield error
         # Reached only when the walk ran to its end (check_schema stops at the first error).
         if clean and key is not None:
             _remember(passed, (ref, key))
 
-    remembering = validators.extend(Draft202012Validator, {"$dynamicRef": dynamic_ref})  # type: ignore[no-untyped-call]
+    remembering = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"$ref": static_ref, "$dynamicRef": dynamic_ref}
+    )
     return remembering(root, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER), passed
 
 
