@@ -206,7 +206,7 @@ def _same_as_jsonschema(schema: Any) -> None:
     assert _outcome(vt.check_contract_schema, schema) == _outcome(Draft202012Validator.check_schema, schema)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(SCHEMAS, min_size=1, max_size=4))
 def test_same_verdict_and_error_as_check_schema(schemas: list[Any]) -> None:
     for schema in schemas:
