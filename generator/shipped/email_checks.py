@@ -300,6 +300,13 @@ def _inline_style(style: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[
     return tuple(css_features(nodes)), tuple(css_safety(nodes))
 
 
+@functools.lru_cache(maxsize=256)
+def _stylesheet(css: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[int, str], ...]]:
+    # Templates built on one layout share its <style> block: parse each distinct one once.
+    nodes = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    return tuple(css_features(nodes)), tuple(css_safety(nodes))
+
+
 def colours_of(style: str, bgcolor: str) -> tuple[Rgb | None, Rgb | None]:
     """(text colour, background colour) an element sets itself; None where it sets none (or one we can't read)."""
     colour = background = None
@@ -447,8 +454,7 @@ class DocumentScan(HTMLParser):
         if inline:
             features, safety = _inline_style(css)
         else:
-            nodes = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-            features, safety = tuple(css_features(nodes)), tuple(css_safety(nodes))
+            features, safety = _stylesheet(css)
         for slug, offset in features:
             self._use(slug, line + offset)
         for offset, message in safety:
