@@ -4,12 +4,15 @@ changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
 import signal
 import stat
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -225,3 +228,59 @@ def test_on_one_cpu_no_host_starts_and_generate_renders_here(
     assert any("validating the definition" in line for line in lines), "rendered, not taken from a cache"
     assert _tree(tmp_path / "repos") == _tree(REPOS) and _tree(tmp_path / "docs") == _tree(DOCS)
     assert started == [] and set(multiprocessing.active_children()) == before
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (a dead child its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` (a liveness wait, not a speed assertion: the limit is generous)."""
+    for _ in range(1200):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_generate_killed_while_its_trees_render_leaves_no_render_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed by the OOM killer or a SIGKILL, generate takes its render host and the host's workers with it:
+    none goes on writing into a staging folder that the next run's recovery removes."""
+    monkeypatch.setenv(cache_paths.CACHE_ENV, "off")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+
+    def stuck(template: Path, target: Target, destination: Path, tag: str) -> None:
+        (pids / str(os.getpid())).write_text(target.name)
+        time.sleep(600)
+
+    monkeypatch.setattr(staging, "render_target", stuck)
+    model = api.validate(DEFINITION).model
+    (tmp_path / "staging").mkdir()
+    generate = os.fork()
+    if generate == 0:  # pragma: no cover - the child: a generate that gets as far as rendering
+        try:
+            host = _start()
+            (pids / "host").write_text(str(host._process.pid))
+            trees = targets(model, tmp_path / "repos", tmp_path / "docs")
+            staging.render_all(ROOT, tmp_path / "staging", trees, lambda line: None, renderer=host)
+        finally:
+            os._exit(0)
+    workers = lambda: [int(p.name) for p in pids.iterdir() if p.name.isdigit()]  # noqa: E731
+    try:
+        _wait_for(lambda: len(workers()) == 2, "two render workers rendering")
+        os.kill(generate, signal.SIGKILL)
+        os.waitpid(generate, 0)
+        watched = [int((pids / "host").read_text()), *workers()]
+        _wait_for(lambda: not any(_running(pid) for pid in watched), f"render processes {watched} ending")
+    finally:
+        for pid in workers() + ([int((pids / "host").read_text())] if (pids / "host").exists() else []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -11,13 +11,14 @@ where ``fork`` does not exist, no host starts and the trees render in this proce
 from __future__ import annotations
 
 import multiprocessing
+import os
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
 from generator.errors import GenerateError
-from generator.render.workers import worker_count
+from generator.render.workers import die_with_parent, worker_count
 
 if TYPE_CHECKING:  # imported by the host itself, after the fork: this module is imported first, so stays light
     from generator.render.staging import Rendered, RenderJob
@@ -31,9 +32,10 @@ class _Failed:
     details: tuple[str, ...]
 
 
-def _serve(connection: Connection, parent_end: Connection) -> None:
+def _serve(connection: Connection, parent_end: Connection, parent: int) -> None:
     """The host's life: import Copier, render one job, send the outcome."""
     parent_end.close()  # else the host keeps its own pipe open and never sees this process go away
+    die_with_parent(parent)
     try:
         import copier  # noqa: F401  # the point of the host: imported while the parent validates
 
@@ -59,7 +61,7 @@ class RenderHost:
     def __init__(self, process: BaseProcess, connection: Connection) -> None:
         self._process = process
         self._connection = connection
-        self._sent = False
+        self._answered = False
 
     @classmethod
     def start(cls) -> RenderHost | None:
@@ -68,7 +70,7 @@ class RenderHost:
             return None
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, ours), name="bbws-gen render host")
+        process = context.Process(target=_serve, args=(theirs, ours, os.getpid()), name="bbws-gen render host")
         process.start()
         theirs.close()
         return cls(process, ours)
@@ -77,8 +79,8 @@ class RenderHost:
         """Render ``job`` in the host; raise :class:`GenerateError` when it fails or the host died."""
         try:
             self._connection.send(job)
-            self._sent = True
             outcome = self._connection.recv()
+            self._answered = True
         except (EOFError, OSError) as exc:
             raise GenerateError(
                 "the render host process died (killed, or out of memory); nothing was changed",
@@ -91,12 +93,13 @@ class RenderHost:
         return outcome  # type: ignore[no-any-return]  # a Rendered, from _serve
 
     def close(self) -> None:
-        """Stop the host: wait for it when it had a job (it exits once it has answered), else terminate it
-        (it may still be importing Copier; nothing of it needs to finish). Closing twice is harmless."""
+        """Stop the host: wait for it when it has answered (it is exiting), else terminate it (unused, it may
+        still be importing Copier; or this process is failing or cancelled while it renders: its workers die
+        with it). Closing twice is harmless."""
         if self._connection.closed:
             return
         self._connection.close()
-        if self._sent:
+        if self._answered:
             self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.terminate()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,7 +22,7 @@ from generator.errors import GenerateError
 from generator.render import fmt_check, manifest, swap
 from generator.render.targets import Target, release
 from generator.render.template_store import staged_template
-from generator.render.workers import worker_count
+from generator.render.workers import die_with_parent, worker_count
 
 if TYPE_CHECKING:
     from generator.render.tree_cache import TreeCache
@@ -114,19 +112,6 @@ def _render_job(index: int) -> TreeResult:
     return render_tree(_JOB, index)
 
 
-def _die_with_parent(parent: int) -> None:
-    """In a render worker: die with the process that started it. A worker waits for jobs on a queue whose
-    writing end it holds itself, so a parent killed (the OOM killer, a SIGKILL) would leave it waiting
-    forever; Linux's parent-death signal ends it instead (elsewhere workers end when their queue closes)."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the signal was set
-        os._exit(1)
-
-
 def render_trees(job: RenderJob) -> Rendered:
     """Render every tree of ``job``: in parallel forked workers when there is more than one CPU, else one
     after the other here. Raises :class:`GenerateError` when a worker dies."""
@@ -150,7 +135,7 @@ def render_trees(job: RenderJob) -> Rendered:
             with ProcessPoolExecutor(
                 workers,
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_die_with_parent,
+                initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as pool:
                 return Rendered(tuple(pool.map(_render_job, range(len(job.targets)))), tuple(notes))
