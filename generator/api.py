@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the model pulls in the loader and jsonschema: imported when a verb runs, not before
     from generator.model import Model
+    from generator.render.host import RenderHost
+    from generator.render.output_cache import OutputCache
 
 Report = Callable[[str], None]
 
@@ -70,49 +72,68 @@ def generate(
     # the time the definition is validated (see render.host); on a hit it is stopped at once.
     host = RenderHost.start()
     from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
-    from generator.render.tree_cache import TreeCache
 
     try:
         root = pipeline.project_root() if root is None else root
         cache = output_cache.OutputCache.open(root, definition, report)
         entry = cache.lookup() if cache is not None else None
-        if entry is not None:
-            if host is not None:
-                host.close()
-            report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
-            trees = pipeline.trees_at(entry.trees, output, docs)
-            lines = pipeline.write_trees(
-                entry.produce,
-                trees,
-                output,
-                docs,
-                check=check,
-                root=root,
-                definition=definition,
-                report=report,
-                verify=entry.verify,
-            )
-            return Changes(tuple(lines), entry.notes)
-        report(f"validating the definition in {definition}")
-        valid = validate(definition)
-
-        def keep(rendered: Path, kinds: list[tuple[str, str]]) -> None:
-            if cache is not None:
-                cache.store(rendered, kinds, valid.notes)
-
-        lines = pipeline.generate(
-            valid.model,
+        if entry is None:
+            return _render(definition, output, docs, check, root, report, cache, host)
+        if host is not None:
+            host.close()
+        report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
+        trees = pipeline.trees_at(entry.trees, output, docs)
+        lines = pipeline.write_trees(
+            entry.produce,
+            trees,
             output,
             docs,
             check=check,
-            report=report,
             root=root,
             definition=definition,
-            keep=keep,
-            renderer=host,
-            kept=TreeCache.open(cache.code, report) if cache is not None else None,
+            report=report,
+            verify=entry.verify,
         )
+        return Changes(tuple(lines), entry.notes)
     finally:
         if host is not None:
             host.close()
+
+
+def _render(
+    definition: Path,
+    output: Path,
+    docs: Path,
+    check: bool,
+    root: Path,
+    report: Report,
+    cache: OutputCache | None,
+    host: RenderHost | None,
+) -> Changes:
+    """The way without a cached output: validate, then render (in ``host`` when there is one), taking the
+    trees the tree cache holds; keep what was rendered."""
+    from generator import verdict_cache
+    from generator.render import pipeline
+    from generator.render.tree_cache import TreeCache
+
+    report(f"validating the definition in {definition}")
+    valid = validate(definition)
+
+    def keep(rendered: Path, kinds: list[tuple[str, str]]) -> None:
+        if cache is not None:
+            cache.store(rendered, kinds, valid.notes)
+
+    lines = pipeline.generate(
+        valid.model,
+        output,
+        docs,
+        check=check,
+        report=report,
+        root=root,
+        definition=definition,
+        keep=keep,
+        renderer=host,
+        kept=TreeCache.open(cache.code, report) if cache is not None else None,
+    )
+    verdict_cache.prune()
     return Changes(tuple(lines), valid.notes)

@@ -14,11 +14,13 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 
 from generator.render.cache_paths import cache_dir
 
 KIND = "checks"
+KEEP_MARKERS = 20_000  # empty files; a run with every table new leaves about 1,000
 _MAX_FILES = 5000
 
 
@@ -60,9 +62,34 @@ def _marker(check: str, key: str) -> Path | None:
 
 
 def passed(check: str, key: str) -> bool:
-    """True when ``check`` passed before on inputs with this key."""
+    """True when ``check`` passed before on inputs with this key (the marker is then the newest: see
+    :func:`prune`)."""
     marker = _marker(check, key)
-    return marker is not None and marker.is_file()
+    if marker is None:
+        return False
+    try:
+        os.utime(marker)
+    except OSError:  # no marker (or one that cannot be touched: an unusable cache only costs time)
+        return marker.is_file()
+    return True
+
+
+def prune(keep: int = KEEP_MARKERS) -> None:
+    """Remove the markers least recently used beyond ``keep`` (down to three quarters of it, so a run does not
+    prune every time). Every changed Terraform file leaves a marker (:mod:`generator.render.fmt_check`)."""
+    folder = cache_dir(KIND)
+    if folder is None:
+        return
+    try:
+        with os.scandir(folder) as entries:
+            markers = [(entry.stat().st_mtime, entry.path) for entry in entries if entry.is_file()]
+    except OSError:
+        return
+    if len(markers) <= keep:
+        return
+    for _, path in sorted(markers)[: len(markers) - keep * 3 // 4]:
+        with suppress(OSError):
+            os.unlink(path)
 
 
 def remember(check: str, key: str) -> None:

@@ -3,6 +3,7 @@ work of a folder that passed, and can never hide a defect."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -76,3 +77,20 @@ def test_the_key_changes_with_each_input(tmp_path: Path, change: str) -> None:
     else:
         libraries = ["jsonschema", "pyyaml"]
     assert verdict_cache.digest(files, libraries) != before
+
+
+def test_markers_are_pruned_least_recently_used_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every changed Terraform file leaves a marker: the folder is kept to a bounded size, and a marker that
+    was just consulted (a check it spared) outlives older ones."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    for number in range(12):
+        verdict_cache.remember("fmt", f"{number:02d}")
+        marker = tmp_path / "cache" / verdict_cache.KIND / f"fmt-{number:02d}"
+        os.utime(marker, (1_000_000 + number, 1_000_000 + number))  # 00 is the oldest
+    assert verdict_cache.passed("fmt", "00")  # used now: the newest
+    verdict_cache.prune(keep=12)
+    assert len(_markers(tmp_path)) == 12, "at the limit, nothing is removed"
+    verdict_cache.remember("fmt", "12")
+    verdict_cache.prune(keep=12)
+    assert _markers(tmp_path) == [f"fmt-{n:02d}" for n in (0, *range(5, 13))], "down to three quarters of the limit"
+    assert not verdict_cache.passed("fmt", "01"), "a pruned pass is checked again"
