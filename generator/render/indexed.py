@@ -5,9 +5,17 @@ target), so a kept tree can be checked against its index before it stands in for
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import stat
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
+
+INDEX = "index.json"  # in each cache entry: what its files are (and, for the output cache, more)
 
 
 def index_of(trees: Path) -> dict[str, list[str]]:
@@ -71,3 +79,42 @@ def keep_tree(source: Path, target: Path, name: str) -> dict[str, list[str]]:
             index[key] = [hashlib.sha256(data).hexdigest(), "x" if mode & 0o111 else "-"]
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
     return index
+
+
+def publish(folder: Path, entry: Path, fill: Callable[[Path], object]) -> OSError | None:
+    """Write the cache entry ``entry`` in ``folder``: ``fill`` puts its files in a temporary folder there and
+    returns its index, written as :data:`INDEX`; the folder is then renamed to ``entry``, so an entry appears
+    whole or not at all, and never over an existing one (a run may be comparing with it). Returns None when
+    ``entry`` is there afterwards (this run's, or as good, a concurrent run's), else the error: a cache that
+    cannot be written only costs time."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    except OSError as exc:
+        return exc
+    try:
+        index = fill(temporary)
+        (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
+        os.rename(temporary, entry)
+    except OSError as exc:
+        if not (entry / INDEX).is_file():
+            return exc
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return None
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Keep the ``keep`` entries of ``folder`` used last (by their index's modification time); drop the
+    temporary folders interrupted runs left (over an hour old: a younger one may be a run writing)."""
+    now = time.time()
+    entries: list[tuple[float, Path]] = []
+    for path in folder.iterdir():
+        with suppress(OSError):
+            if path.name.startswith(".tmp-"):
+                if now - path.stat().st_mtime > 3600:
+                    shutil.rmtree(path, ignore_errors=True)
+                continue
+            entries.append(((path / INDEX).stat().st_mtime, path))
+    for _, path in sorted(entries, reverse=True)[keep:]:
+        shutil.rmtree(path, ignore_errors=True)

@@ -27,8 +27,6 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -37,10 +35,9 @@ from pathlib import Path
 from generator.errors import GenerateError
 from generator.render.cache_paths import cache_dir
 from generator.render.copier_adapter import installed
-from generator.render.indexed import index_of, keep_tree
+from generator.render.indexed import INDEX, index_of, keep_tree, prune, publish
 
 FORMAT = 1
-INDEX = "index.json"
 TREES = "trees"
 KEEP_ENTRIES = 8  # newest entries kept; older ones are removed when a new one is stored
 _VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
@@ -235,39 +232,16 @@ class OutputCache:
 
     def store(self, rendered: Path, trees: Sequence[tuple[str, str]], notes: Sequence[str]) -> None:
         """Keep the rendered ``trees`` (names under ``rendered``) for the next run; a cache that cannot be
-        written only costs time, so failures are reported, never raised."""
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
-        except OSError as exc:
-            self.report(f"could not keep the rendered output in {self.folder}: {exc}")
-            return
-        try:
+        written only costs time, so failures are reported, never raised. (A damaged entry was removed by
+        :meth:`lookup`; a concurrent run's is as good as this one's.)"""
+
+        def fill(temporary: Path) -> object:
             files: dict[str, list[str]] = {}
             for name, _ in trees:
                 files.update(keep_tree(rendered / name, temporary / TREES / name, name))
-            index = {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes), "files": files}
-            (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
-            # Never over an existing entry: a run may be comparing with it. (A damaged one was removed
-            # by lookup; a concurrent run's is as good as this one.)
-            os.rename(temporary, self.entry_folder)
-        except OSError as exc:
-            if not (self.entry_folder / INDEX).is_file():  # else a concurrent run stored the same entry
-                self.report(f"could not keep the rendered output in {self.folder}: {exc}")
-        finally:
-            shutil.rmtree(temporary, ignore_errors=True)
-        self._prune()
+            return {"format": FORMAT, "trees": [list(t) for t in trees], "notes": list(notes), "files": files}
 
-    def _prune(self) -> None:
-        """Keep the newest :data:`KEEP_ENTRIES` entries; drop temporary folders an interrupted run left."""
-        now = time.time()
-        entries: list[tuple[float, Path]] = []
-        for path in self.folder.iterdir():
-            with suppress(OSError):
-                if path.name.startswith(".tmp-"):
-                    if now - path.stat().st_mtime > 3600:
-                        shutil.rmtree(path, ignore_errors=True)
-                    continue
-                entries.append(((path / INDEX).stat().st_mtime, path))
-        for _, path in sorted(entries, reverse=True)[KEEP_ENTRIES:]:
-            shutil.rmtree(path, ignore_errors=True)
+        error = publish(self.folder, self.entry_folder, fill)
+        if error is not None:
+            self.report(f"could not keep the rendered output in {self.folder}: {error}")
+        prune(self.folder, KEEP_ENTRIES)

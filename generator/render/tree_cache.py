@@ -16,18 +16,15 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
 from generator.render.cache_paths import cache_dir
-from generator.render.indexed import index_of, keep_tree
+from generator.render.indexed import INDEX, index_of, keep_tree, prune, publish
 from generator.render.targets import Target
 
 KIND = "trees"
-INDEX = "index.json"
 TREE = "tree"
 KEEP_ENTRIES = 24  # newest by use; eight runs' worth of three trees
 
@@ -86,34 +83,8 @@ class TreeCache:
         entry = self.folder / tree_key(self.code, target, tag)
         if (entry / INDEX).is_file():
             return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
-        except OSError as exc:
-            self.report(f"could not keep the rendered {target.name} in {self.folder}: {exc}")
-            return
-        try:
-            index = keep_tree(tree, temporary / TREE, "")
-            (temporary / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
-            shutil.rmtree(entry, ignore_errors=True)  # a damaged one (no index); a whole one returned above
-            os.rename(temporary, entry)
-        except OSError as exc:
-            if not (entry / INDEX).is_file():  # else a concurrent run kept the same tree
-                self.report(f"could not keep the rendered {target.name} in {self.folder}: {exc}")
-        finally:
-            shutil.rmtree(temporary, ignore_errors=True)
-        self._prune()
-
-    def _prune(self) -> None:
-        """Keep the newest :data:`KEEP_ENTRIES` entries; drop temporary folders an interrupted run left."""
-        now = time.time()
-        entries: list[tuple[float, Path]] = []
-        for path in self.folder.iterdir():
-            with suppress(OSError):
-                if path.name.startswith(".tmp-"):
-                    if now - path.stat().st_mtime > 3600:
-                        shutil.rmtree(path, ignore_errors=True)
-                    continue
-                entries.append(((path / INDEX).stat().st_mtime, path))
-        for _, path in sorted(entries, reverse=True)[KEEP_ENTRIES:]:
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(entry, ignore_errors=True)  # a damaged one (it has no index)
+        error = publish(self.folder, entry, lambda temporary: keep_tree(tree, temporary / TREE, ""))
+        if error is not None:
+            self.report(f"could not keep the rendered {target.name} in {self.folder}: {error}")
+        prune(self.folder, KEEP_ENTRIES)
