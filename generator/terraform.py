@@ -34,11 +34,6 @@ def fmt_diff(tree: Path) -> str:
     return result.stdout
 
 
-def unformatted(tree: Path) -> list[str] | None:
-    """Files under ``tree`` that ``terraform fmt`` would change; None when terraform is absent (not checked)."""
-    return None if binary() is None else unformatted_files(tree, ["."])
-
-
 def unformatted_files(tree: Path, targets: Sequence[str]) -> list[str]:
     """Which of ``targets`` (files or folders, relative to ``tree``; folders recursively) ``terraform fmt``
     would change, as sorted POSIX paths relative to ``tree``. Raises :class:`GenerateError` when terraform is

@@ -69,6 +69,7 @@ def unformatted(tree: Path) -> list[str] | None:
     if not unknown:
         return []
     changed = terraform.unformatted_files(tree, unknown)
-    for name in set(unknown) - set(changed):
-        verdict_cache.remember(_CHECK, keys[name])
+    if set(changed) <= set(unknown):  # else terraform names files otherwise than it was given them: keep nothing
+        for name in set(unknown) - set(changed):
+            verdict_cache.remember(_CHECK, keys[name])
     return changed

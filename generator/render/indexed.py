@@ -16,10 +16,11 @@ from contextlib import suppress
 from pathlib import Path
 
 INDEX = "index.json"  # in each cache entry: what its files are (and, for the output cache, more)
+_IN_USE = 3600  # seconds: an entry used this recently may be in use by a concurrent run
 
 
 def index_of(trees: Path) -> dict[str, list[str]]:
-    """{"<tree>/<path>": [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
+    """{relative POSIX path: [sha256 or "link", executable bit or link target]} of every file under ``trees``."""
     index: dict[str, list[str]] = {}
     top = str(trees)
     for dirpath, dirnames, filenames in os.walk(top):
@@ -104,17 +105,26 @@ def publish(folder: Path, entry: Path, fill: Callable[[Path], object]) -> OSErro
     return None
 
 
-def prune(folder: Path, keep: int) -> None:
-    """Keep the ``keep`` entries of ``folder`` used last (by their index's modification time); drop the
-    temporary folders interrupted runs left (over an hour old: a younger one may be a run writing)."""
+def _index_time(entry: Path) -> float:
+    return (entry / INDEX).stat().st_mtime
+
+
+def prune(folder: Path, keep: int, *, used: Callable[[Path], float] = _index_time, current: Path | None = None) -> None:
+    """Keep the ``keep`` entries of ``folder`` used last (``used``: by default their index's modification
+    time), ``current`` (the entry this run uses, whatever its time says: clock skew) always among them; drop
+    the temporary folders interrupted runs left. Nothing used or written in the last hour goes: a concurrent
+    run (another project, another definition) may be reading it right now."""
     now = time.time()
     entries: list[tuple[float, Path]] = []
     for path in folder.iterdir():
+        if path == current:
+            continue
         with suppress(OSError):
             if path.name.startswith(".tmp-"):
-                if now - path.stat().st_mtime > 3600:
+                if now - path.stat().st_mtime > _IN_USE:
                     shutil.rmtree(path, ignore_errors=True)
                 continue
-            entries.append(((path / INDEX).stat().st_mtime, path))
-    for _, path in sorted(entries, reverse=True)[keep:]:
-        shutil.rmtree(path, ignore_errors=True)
+            entries.append((used(path), path))
+    for when, path in sorted(entries, reverse=True)[keep - (current is not None) :]:
+        if not 0 <= now - when < _IN_USE:
+            shutil.rmtree(path, ignore_errors=True)

@@ -19,6 +19,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from generator.render.cache_paths import cache_dir
+from generator.render.indexed import prune
 
 KIND = "template"
 KEEP = 4  # copies kept (the newest by use); older ones are removed when a new one is written
@@ -109,7 +110,7 @@ def staged_template(root: Path, staging: Path) -> Path:
         # Not written here: a concurrent run kept the same copy, or a damaged one could not be removed.
         if not _intact(kept, snapshot):
             return _write(snapshot, staging / "template")
-    _prune(folder, kept)
+    prune(folder, KEEP, used=lambda copy: copy.stat().st_mtime, current=kept)
     return kept
 
 
@@ -119,16 +120,3 @@ def _intact(kept: Path, snapshot: Snapshot) -> bool:
         return False
     tops = {rel for rel in snapshot if "/" not in rel}
     return set(os.listdir(kept)) == tops and _snapshot(kept, SOURCES, follow=False) == snapshot
-
-
-def _prune(folder: Path, current: Path) -> None:
-    """Keep the :data:`KEEP` most recently used copies (and drop what interrupted runs left), never
-    ``current``, the copy this run renders from (other copies may carry later times: clock skew)."""
-    copies = []
-    for path in folder.iterdir():
-        if path == current:
-            continue
-        with suppress(OSError):
-            copies.append((path.stat().st_mtime, path.name.startswith(".tmp-"), path))
-    for _, _, path in sorted(copies, reverse=True)[KEEP - 1 :]:
-        shutil.rmtree(path, ignore_errors=True)

@@ -111,7 +111,7 @@ def test_it_reports_what_terraform_fmt_recursive_reports(tmp_path: Path, cache: 
         },
     )
     expected = ["dev.tfvars", "main.tf", "tests/aws.tfmock.hcl", "tests/plan.tftest.hcl", "~home.tf"]
-    assert terraform.unformatted(tree) == expected
+    assert terraform.unformatted_files(tree, ["."]) == expected
     assert fmt_check.unformatted(tree) == expected
 
 

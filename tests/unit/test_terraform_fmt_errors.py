@@ -16,6 +16,6 @@ def test_a_file_terraform_cannot_parse_is_named(tmp_path: Path) -> None:
     (tree / "terraform" / "tenants").mkdir(parents=True)
     (tree / "terraform" / "tenants" / "main.tf").write_text('locals {\n  a = "${"\n}\n')
     with pytest.raises(GenerateError) as raised:
-        terraform.unformatted(tree)
+        terraform.unformatted_files(tree, ["."])
     assert "terraform/tenants/main.tf:2" in str(raised.value)
     assert not any("\x1b" in line for line in [str(raised.value), *raised.value.details])

@@ -294,16 +294,11 @@ def _declarations(style: str) -> tuple[tuple[str, str, bool], ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _inline_style(style: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[int, str], ...]]:
-    # Email repeats the same inline style on many elements: parse each distinct one once.
-    nodes = tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True)
-    return tuple(css_features(nodes)), tuple(css_safety(nodes))
-
-
-@functools.lru_cache(maxsize=256)
-def _stylesheet(css: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[int, str], ...]]:
-    # Templates built on one layout share its <style> block: parse each distinct one once.
-    nodes = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+def _css_uses(css: str, inline: bool) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[int, str], ...]]:
+    # Email repeats the same inline style on many elements, and templates built on one layout share its
+    # <style> block: parse each distinct one once.
+    parse = tinycss2.parse_blocks_contents if inline else tinycss2.parse_stylesheet
+    nodes = parse(css, skip_comments=True, skip_whitespace=True)
     return tuple(css_features(nodes)), tuple(css_safety(nodes))
 
 
@@ -451,10 +446,7 @@ class DocumentScan(HTMLParser):
             self.features[slug] = FeatureUse(line)
 
     def _style(self, css: str, line: int, inline: bool) -> None:
-        if inline:
-            features, safety = _inline_style(css)
-        else:
-            features, safety = _stylesheet(css)
+        features, safety = _css_uses(css, inline)
         for slug, offset in features:
             self._use(slug, line + offset)
         for offset, message in safety:
