@@ -7,6 +7,9 @@ around them, with the workaround taken out.
 
 from __future__ import annotations
 
+import json
+import ssl
+import urllib.request
 from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
@@ -77,8 +80,22 @@ def test_backup_selection_region_settings_and_vault_policy_are_missing(server: M
     assert _status(lambda: backup.put_backup_vault_access_policy(BackupVaultName="gap-vault", Policy="{}")) == 404
 
 
-def test_replication_never_copies_objects(server: MotoServer) -> None:
-    """NO_REPLICATION: the rule is kept, the object never reaches the destination bucket."""
+def test_backup_tags_are_read_back_only_with_a_trailing_slash(server: MotoServer) -> None:
+    """BACKUP_TAGS: ListTags as the AWS provider sends it (no trailing slash) answers no tags."""
+    backup = server.client("backup")
+    arn = backup.create_backup_vault(BackupVaultName="gap-tags", BackupVaultTags={"Owner": "x"})["BackupVaultArn"]
+    assert backup.list_tags(ResourceArn=arn)["Tags"] == {"Owner": "x"}, "boto3's path ends with a slash"
+    context = ssl.create_default_context(cafile=str(server.ca_bundle))
+    # A SigV4-shaped header so that moto routes the call to Backup; moto does not check signatures.
+    credential = f"testing/20260101/{REGION}/backup/aws4_request"
+    headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"}
+    request = urllib.request.Request(f"{server.endpoint}/tags/{arn}", headers=headers)
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        assert json.load(answer) == {"Tags": {}}
+
+
+def test_replication_rule_comes_back_changed_and_never_copies_objects(server: MotoServer) -> None:
+    """DELETE_MARKER_REPLICATION_DIFF and NO_REPLICATION: the rule is kept, but not as sent; no object is copied."""
     for bucket, region in (("gap-source", REGION), ("gap-destination", DR_REGION)):
         s3 = server.client("s3", region=region)
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -86,14 +103,18 @@ def test_replication_never_copies_objects(server: MotoServer) -> None:
     source = server.client("s3")
     rule = {
         "ID": "all",
-        "Priority": 1,
+        "Priority": 0,
         "Status": "Enabled",
-        "Filter": {},
-        "DeleteMarkerReplication": {"Status": "Disabled"},
+        "Filter": {"Prefix": ""},
+        "DeleteMarkerReplication": {"Status": "Enabled"},
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
         "Destination": {"Bucket": "arn:aws:s3:::gap-destination"},
     }
     role = f"arn:aws:iam::{ACCOUNT}:role/replication"
     source.put_bucket_replication(Bucket="gap-source", ReplicationConfiguration={"Role": role, "Rules": [rule]})
+    (kept,) = source.get_bucket_replication(Bucket="gap-source")["ReplicationConfiguration"]["Rules"]
+    assert kept["DeleteMarkerReplication"] == {"Status": "Disabled"}
+    assert "SourceSelectionCriteria" not in kept
     source.put_object(Bucket="gap-source", Key="k", Body=b"x")
     assert server.client("s3", region=DR_REGION).list_objects_v2(Bucket="gap-destination")["KeyCount"] == 0
 
