@@ -13,11 +13,14 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import REPOS
 from tests.support import emulator_gaps
+from tests.support.deploy import prepare
 from tests.support.moto import MotoServer, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -130,3 +133,12 @@ def test_server_certificate_is_trusted_only_through_the_bundle(server: MotoServe
     # The system's CAs alone do not trust it.
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=5, context=ssl.create_default_context())
+
+
+def test_no_override_may_replace_a_bucket_policy(tmp_path: Path) -> None:
+    """The e2e tests' override files cannot swap a generated bucket policy (it applies as generated)."""
+    nowhere = MotoServer("https://127.0.0.1:9", ACCOUNT, REGION)
+    placeholder = 'resource "aws_s3_bucket_policy" "this" {\n  count = 0\n}\n'
+    with pytest.raises(ValueError, match="templates replaces a bucket policy"):
+        prepare(REPOS / "2_1_bbws_s3_schemas", tmp_path, "dev", nowhere, {"templates": placeholder})
+    assert not (tmp_path / "repo").exists(), "refused before anything is copied"
