@@ -1,14 +1,12 @@
 """The generated DynamoDB repo, applied for real: terraform + S3 backend + moto server on 127.0.0.1.
 
-Emulator gaps in moto 5.2.5, each worked around only in the test's copy of a root through an override
-file, and tested another way:
-- a DynamoDB ``replica`` never turns ACTIVE, so apply would wait forever: the copy sets
-  ``replica_regions = []``; ``test_prod_replicates_tables_to_the_dr_region`` checks the real root's plan;
-- AWS Backup vaults and plans do not keep tags, so the provider's default tags show as a ``tags_all``
-  diff on every plan: the copy ignores tag changes on those two resource types only;
-- AWS Backup selections, region settings and vault access policies are not implemented
-  (CreateBackupSelection, UpdateRegionSettings, PutBackupVaultAccessPolicy): the copy sets ``count = 0``
-  on them; ``test_backup_resources_the_emulator_lacks_as_planned`` checks them in the real root's plan.
+Emulator gaps (entries of tests/support/emulator_gaps.py), each worked around only in the test's copy of a
+root through an override file, and asserted around:
+- REPLICA_NEVER_ACTIVE: the copy sets ``replica_regions = []``;
+  ``test_prod_replicates_tables_to_the_dr_region`` checks the real root's plan;
+- BACKUP_TAGS: the copy ignores tag changes on Backup vaults and plans only;
+- BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY: the copy sets ``count = 0`` on them;
+  ``test_backup_resources_the_emulator_lacks_as_planned`` checks them in the real root's plan.
 
 The destructive-change guard runs on real plans of the applied dev table, changed in place and restored
 (``-refresh=false``: the guard reads the diff, not the emulator): an LSI, a sort key, a destroy (blocked),
@@ -33,6 +31,7 @@ from tests.conftest import REPOS
 from tests.support import tf
 from tests.support.deploy import (
     BACKUP_GAPS,
+    BACKUP_TAGS_IGNORED,
     NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_REPLICA,
     NO_SELECTION,
@@ -238,6 +237,19 @@ def test_each_component_has_its_own_state_file(deployed: Deployment) -> None:
     bucket = _env(deployed.env)["state_bucket"]
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert keys == {f"2_1_bbws_dynamodb_schemas/{c}/terraform.tfstate" for c in COMPONENTS}
+
+
+def test_backup_tags_the_emulator_does_not_read_back(deployed: Deployment, tmp_path: Path) -> None:
+    """emulator_gaps.BACKUP_TAGS: without its workaround, the second plan only adds back the mandatory tags."""
+    env = _env(deployed.env)
+    changes = _changes(_plan_without(deployed, "backup", BACKUP_TAGS_IGNORED, tmp_path))
+    vaults = {"aws_backup_vault.this"} | ({"aws_backup_vault.dr[0]"} if env["dr_replication"] else set())
+    assert set(changes) == {"aws_backup_plan.this"} | vaults
+    for change in changes.values():
+        assert change["actions"] == ["update"]
+        differ = {k for k in change["after"] if change["after"][k] != change["before"].get(k)}
+        assert differ == {"tags_all"} and change["before"]["tags_all"] == {}
+        assert set(change["after"]["tags_all"]) == MANDATORY_TAGS
 
 
 def test_prod_replicates_tables_to_the_dr_region(deployed: Deployment, tmp_path: Path) -> None:
