@@ -115,24 +115,34 @@ def test_state_source_finds_tables_their_keys_and_aliases(tmp_path: Path) -> Non
 
 def test_adopt_from_state_writes_imports_reports_differences_and_unclaimed_tables(repos: Path, tmp_path: Path) -> None:
     gsi = {"name": "ProductActiveIndex", "hash_key": "active", "range_key": "dateCreated", "projection_type": "ALL"}
-    state = _state(tmp_path, _table("products", global_secondary_index=[gsi]), _table("dev-tenants"))
+    sse = [{"enabled": True, "kms_key_arn": "arn:aws:kms:af-south-1:1:key/k-9"}]
+    state = _state(
+        tmp_path,
+        _table("products", global_secondary_index=[gsi], server_side_encryption=sse),
+        _resource("aws_kms_key", "k", key_id="k-9"),
+        _table("dev-tenants"),
+    )
     done = adopt([repos / DYNAMODB], "dev", state)
     products = next(c for c in done.components if c.component == "products")
-    assert products.imports == {"aws_dynamodb_table.this": "products"}
+    assert products.imports == {"aws_dynamodb_table.this": "products", "aws_kms_key.table": "k-9"}
     details = [d.detail for d in products.differences]
     assert any("ProductActiveIndex (active, dateCreated) ALL is not in the definition" in d for d in details), details
     assert any("ActiveIndex" in d and "is missing; applying creates it" in d for d in details), details
     assert {d.effect for d in products.differences} == {"update"}
     assert [p.parent.name for p in done.written] == ["products"]
     assert any("'dev-tenants'" in note for note in done.notes)
+    key_notes = [n for n in done.notes if "aws kms tag-resource --key-id k-9" in n]
+    assert len(key_notes) == 1 and "TagKey=Component,TagValue=products" in key_notes[0], done.notes
     # A second environment merges into the same blocks; cleaning one leaves the other.
     adopt([repos / DYNAMODB], "prod", state)
     assert imports_file.read(repos / DYNAMODB / "terraform" / "products") == {
-        "aws_dynamodb_table.this": {"dev": "products", "prod": "products"}
+        "aws_dynamodb_table.this": {"dev": "products", "prod": "products"},
+        "aws_kms_key.table": {"dev": "k-9", "prod": "k-9"},
     }
     assert clean([repos / DYNAMODB], "dev") == [repos / DYNAMODB / "terraform" / "products" / "adopt.tf"]
     assert imports_file.read(repos / DYNAMODB / "terraform" / "products") == {
-        "aws_dynamodb_table.this": {"prod": "products"}
+        "aws_dynamodb_table.this": {"prod": "products"},
+        "aws_kms_key.table": {"prod": "k-9"},
     }
     clean([repos / DYNAMODB], None)
     assert not (repos / DYNAMODB / "terraform" / "products" / "adopt.tf").exists()

@@ -40,6 +40,7 @@ class ComponentAdoption:
     imports: Mapping[str, str]
     absent: tuple[str, ...]
     differences: tuple[Difference, ...]
+    untagged_keys: frozenset[str] = frozenset()  # key addresses found not behind the root's alias
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,33 @@ class Adoption:
     notes: tuple[str, ...]
 
 
-def _find(source: Source, target: Target) -> Found | None:
+# Keys found through the resource they encrypt, not behind the root's alias: the pipeline's roles reach
+# keys only by that alias or by the Environment and Component tags, so such a key needs the tags first.
+_UNTAGGED_KEY_LOOKUPS = {"table_key", "bucket_key", "vault_key"}
+
+
+def _find(source: Source, target: Target) -> tuple[Found | None, Lookup | None]:
     for lookup in target.lookups:
         found = source.find(lookup, target.dr)
         if found is not None:
-            return found
-    return None
+            return found, lookup
+    return None, None
+
+
+def _key_notes(components: Sequence[ComponentAdoption], env: str) -> list[str]:
+    return [
+        f"{c.component}: {address} ({key_id}) was found through what it encrypts, not behind the root's alias; "
+        "the pipeline's plan and apply roles reach keys by that alias or by tags, so tag it first: "
+        f"aws kms tag-resource --key-id {key_id} --tags TagKey=Environment,TagValue={env} "
+        f"TagKey=Component,TagValue={c.component}"
+        for c in components
+        for address, key_id in c.imports.items()
+        if address in c.untagged_keys
+    ]
 
 
 def _component(
-    repo: Path, spec: Mapping[str, Any], name: str, found: dict[str, Found], absent: list[str]
+    repo: Path, spec: Mapping[str, Any], name: str, found: dict[str, Found], absent: list[str], untagged: set[str]
 ) -> ComponentAdoption:
     differences: list[Difference] = []
     table = next((t for t in spec.get("tables", []) if t["name"] == name), None)
@@ -76,6 +94,7 @@ def _component(
         imports={address: item.import_id for address, item in sorted(found.items())},
         absent=tuple(sorted(absent)),
         differences=tuple(differences),
+        untagged_keys=frozenset(untagged),
     )
 
 
@@ -84,14 +103,16 @@ def _survey(repo: Path, env: str, source: Source | None, state: Path | None) -> 
     env_spec = environment(spec, env)
     if source is None:
         source = _source(state, env_spec)
-    by_component: dict[str, tuple[dict[str, Found], list[str]]] = {}
+    by_component: dict[str, tuple[dict[str, Found], list[str], set[str]]] = {}
     for target in targets(spec, env):
-        found, absent = by_component.setdefault(target.component, ({}, []))
-        item = _find(source, target)
+        found, absent, untagged = by_component.setdefault(target.component, ({}, [], set()))
+        item, lookup = _find(source, target)
         if item is None:
             absent.append(target.address)
         else:
             found[target.address] = item
+            if lookup is not None and lookup.kind in _UNTAGGED_KEY_LOOKUPS:
+                untagged.add(target.address)
     return [_component(repo, spec, name, *by_component[name]) for name in sorted(by_component)]
 
 
@@ -145,7 +166,7 @@ def adopt(repos: Sequence[Path], env: str, state: Path | None = None, source: So
         source=str(state) if state is not None else ("account" if source is None else type(source).__name__),
         components=tuple(components),
         written=tuple(written),
-        notes=tuple(_unclaimed_tables(state, components)),
+        notes=tuple(_unclaimed_tables(state, components) + _key_notes(components, env)),
     )
 
 

@@ -288,6 +288,8 @@ def test_adopt_reports_the_gsi_the_definition_lacks(adopted: Adopted) -> None:
         "dateCreated) ALL is not in the definition; applying deletes the index" in adopted.report
     )
     assert "import aws_dynamodb_table.this <- tenants" in adopted.report
+    # The customer's keys are not behind the roots' aliases: adopt says how the pipeline's roles reach them.
+    assert adopted.report.count("aws kms tag-resource --key-id") == len(TABLES), adopted.report
     assert "import aws_s3_bucket.this <- bbws-templates-dev" in adopted.report
     assert "import aws_s3_bucket_versioning.this <- bbws-templates-dev" in adopted.report
     assert (
