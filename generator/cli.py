@@ -70,7 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--vcs-ref", help="the release to take (default: the newest v* tag)")
     update.add_argument("--trust", action="store_true", help="allow the release's migrations to run")
     _preview_parser(sub.add_parser("preview", help="render each email template to HTML and PNG", parents=[common]))
+    _adopt_parser(
+        sub.add_parser("adopt", help="import resources that already exist into the generated roots", parents=[common])
+    )
     return parser
+
+
+def _adopt_parser(adopt: argparse.ArgumentParser) -> None:
+    adopt.add_argument("repos", nargs="*", type=Path, help="repo folders (default: every repo under --output)")
+    adopt.add_argument("--output", type=Path, help="folder that holds the repos (default: <project>/repos)")
+    adopt.add_argument("--env", help="the environment whose resources exist (required unless --clean)")
+    adopt.add_argument(
+        "--from-state", type=Path, metavar="FILE", help="an old root's state file instead of the account"
+    )
+    adopt.add_argument("--clean", action="store_true", help="remove --env's import entries (all without --env)")
 
 
 def _preview_parser(preview: argparse.ArgumentParser) -> None:
@@ -227,6 +240,28 @@ def _lint(files: Sequence[Path], terraform: Path | None, quiet: bool) -> int:
     return EXIT_OK
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    """``adopt`` runs on the given repos, every repo of the project, or the generated repo it runs in."""
+    from generator.adopt import AdoptBlocked, adopt, clean, report
+
+    try:
+        repos = report.repos(args.repos, args.output, getattr(args, "project", None))
+        if args.clean:
+            for path in clean(repos, args.env):
+                print(f"{'cleaned' if path.exists() else 'removed'} {path}")
+            return EXIT_OK
+        if args.env is None:
+            raise UsageError("adopt needs --env ENV (the environment whose resources exist)")
+        done = adopt(repos, args.env, args.from_state)
+    except AdoptBlocked as error:
+        print("\n".join(report.blocked_lines(error)), file=sys.stderr)
+        return error.exit_code
+    except BbwsGenError as error:
+        return _error(error)
+    print("\n".join(report.lines(done)))
+    return EXIT_OK
+
+
 def _split(args: argparse.Namespace) -> int:
     from generator.split import split
 
@@ -273,6 +308,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _update(args)
     if args.command == "lint":
         return _lint(args.files, args.terraform, quiet)
+    if args.command == "adopt":
+        return _adopt(args)
     try:
         root = _locate(args)
     except UsageError as error:

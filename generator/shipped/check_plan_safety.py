@@ -15,6 +15,11 @@ components), and entries for other components are ignored. An allowed change is 
 allowed, in the output and in ``$GITHUB_STEP_SUMMARY`` when that is set, so the approval of the plan
 covers it.
 
+Imports (``import`` blocks, e.g. the ``adopt.tf`` that ``bbws-gen adopt`` writes) are listed. A resource
+the plan imports and then replaces or deletes, of any type, is blocked like a stateful one: adopting
+something only to destroy it is never what the import meant (runbook
+``docs/runbooks/adopt-existing-resources.md``); ``--allow`` lets it through by address.
+
 Exit 0: nothing destructive (or everything destructive allowed); 1: a blocked change; 2: bad usage or a
 plan file that cannot be read.
 """
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 RUNBOOK = "docs/runbooks/destructive-changes.md"
+ADOPT_RUNBOOK = "docs/runbooks/adopt-existing-resources.md"
 
 # Resource types whose deletion or replacement loses data, and the runbook section for each.
 STATEFUL: Mapping[str, str] = {
@@ -63,10 +69,13 @@ class Destructive:
     action: str  # "delete" or "replace"
     forced_by: tuple[str, ...]
     reason: str
+    imported: bool = False  # the same plan imports it first
 
     @property
     def runbook(self) -> str:
         """Where the procedure for this kind of resource is written down."""
+        if self.imported:
+            return ADOPT_RUNBOOK + "#what-the-plan-may-show"
         return RUNBOOK + STATEFUL[self.resource_type]
 
 
@@ -90,11 +99,22 @@ def _changes(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     yield from changes
 
 
+def _importing(change: Mapping[str, Any]) -> bool:
+    return isinstance(change.get("change", {}).get("importing"), dict)
+
+
+def imports(plan: Mapping[str, Any]) -> list[str]:
+    """The addresses ``plan`` imports (Terraform 1.5+ ``import`` blocks), in order."""
+    return sorted(str(c["address"]) for c in _changes(plan) if c.get("mode") == "managed" and _importing(c))
+
+
 def destructive_changes(plan: Mapping[str, Any]) -> list[Destructive]:
-    """Every stateful managed resource that ``plan`` deletes or replaces, in address order."""
+    """Every stateful managed resource that ``plan`` deletes or replaces, and every resource of any type
+    that it imports and then deletes or replaces, in address order."""
     found: list[Destructive] = []
     for change in _changes(plan):
-        if change.get("mode") != "managed" or change.get("type") not in STATEFUL:
+        imported = _importing(change)
+        if change.get("mode") != "managed" or (change.get("type") not in STATEFUL and not imported):
             continue
         actions = change.get("change", {}).get("actions", [])
         if "delete" not in actions:
@@ -108,6 +128,7 @@ def destructive_changes(plan: Mapping[str, Any]) -> list[Destructive]:
                 action="replace" if replace else "delete",
                 forced_by=forced,
                 reason=str(change.get("action_reason", "")),
+                imported=imported,
             )
         )
     return sorted(found, key=lambda d: d.address)
@@ -135,6 +156,12 @@ def allowed_addresses(entries: Sequence[str], component: str | None) -> set[str]
 
 
 def _describe(item: Destructive) -> str:
+    if item.imported:
+        return "imported, then " + _describe_change(item) + ": adopting it would destroy what exists"
+    return _describe_change(item)
+
+
+def _describe_change(item: Destructive) -> str:
     if item.action == "delete":
         why = {
             "delete_because_no_resource_config": "its configuration was removed",
@@ -225,10 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.component is not None and not COMPONENT.match(args.component):
             raise UsageError(f"--component {args.component!r} is not a component name")
         allowed = allowed_addresses(args.allow, args.component)
-        items = destructive_changes(_load(args.plan_json))
+        plan = _load(args.plan_json)
+        items = destructive_changes(plan)
+        imported = imports(plan)
     except UsageError as exc:
         print(f"check_plan_safety: error: {exc}", file=sys.stderr)
         return 2
+    if imported:
+        print(f"{len(imported)} resource(s) imported: " + ", ".join(imported))
     console, summary = report(items, allowed)
     blocked = sum(1 for item in items if item.address not in allowed)
     for line in console:

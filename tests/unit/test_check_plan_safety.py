@@ -85,3 +85,54 @@ def test_allow_entries_apply_to_their_component_only() -> None:
     ]
     assert guard.allowed_addresses(entries, "tenants") == {"aws_dynamodb_table.this", 'aws_s3_object.t["a/b.html"]'}
     assert guard.allowed_addresses(entries, "products") == {"aws_kms_key.replica[0]"}
+
+
+def _imported(address: str, actions: list[str], **extra: Any) -> dict[str, Any]:
+    return _change(address, actions, importing={"id": "existing-id"}, **extra)
+
+
+def test_an_import_then_replaced_or_deleted_is_blocked_whatever_the_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = _plan(
+        tmp_path,
+        _imported("aws_dynamodb_table.this", ["update"]),  # adopted, GSI dropped in place: fine
+        _imported("aws_s3_bucket_policy.this", ["create", "delete"]),  # not stateful, but imported
+        _imported("aws_kms_alias.table", ["delete"]),
+        _imported("aws_s3_bucket.this", ["no-op"]),
+        _change("aws_s3_bucket_policy.logs", ["delete", "create"]),  # not imported, not stateful: not listed
+    )
+    found = guard.destructive_changes(json.loads(plan.read_text()))
+    assert [(d.address, d.action, d.imported) for d in found] == [
+        ("aws_kms_alias.table", "delete", True),
+        ("aws_s3_bucket_policy.this", "replace", True),
+    ]
+    assert guard.imports(json.loads(plan.read_text())) == [
+        "aws_dynamodb_table.this",
+        "aws_kms_alias.table",
+        "aws_s3_bucket.this",
+        "aws_s3_bucket_policy.this",
+    ]
+    assert guard.main([str(plan)]) == 1
+    out = capsys.readouterr().out
+    assert "4 resource(s) imported" in out
+    assert "BLOCKED aws_s3_bucket_policy.this: imported, then replaced" in out
+    assert "adopt-existing-resources.md" in out
+    assert guard.main([str(plan), "--allow", "aws_s3_bucket_policy.this", "--allow", "aws_kms_alias.table"]) == 0
+
+
+def test_an_imported_table_that_is_replaced_names_the_forcing_attribute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = _plan(tmp_path, _imported("aws_dynamodb_table.this", ["delete", "create"], replace_paths=[["hash_key"]]))
+    assert guard.main([str(plan), "--component", "tenants"]) == 1
+    assert "imported, then replaced: changing hash_key forces a new resource" in capsys.readouterr().out
+    assert guard.main([str(plan), "--component", "tenants", "--allow", "tenants:aws_dynamodb_table.this"]) == 0
+
+
+def test_imports_with_in_place_updates_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = _plan(
+        tmp_path, _imported("aws_dynamodb_table.this", ["update"]), _imported("aws_kms_alias.table", ["no-op"])
+    )
+    assert guard.main([str(plan)]) == 0
+    assert "No stateful resource is deleted or replaced." in capsys.readouterr().out
