@@ -12,11 +12,9 @@ each root's plan then shows imports and no create, replace or delete of a table 
 guard passes it; apply; a second plan is empty; every item and object is there byte for byte. The old root
 then lets go with ``removed`` blocks (no destroy), as the runbook says.
 
-Emulator gaps (moto 5.2.5), only in the test's copy of a root: the overrides of ``tests.support.deploy``
-(replicas) and of ``tests/e2e/test_s3_apply.py`` (placeholder log-bucket policy, replication rule); the
-templates bucket's real TLS-only policy is written with the action spelled ``S3:*``
-(``tests/e2e/test_operations.py`` says why). TEMPORARY: remove that override once the emulator's TLS fix
-(branch wip/emulator, tests/support/moto.py) is merged.
+Emulator gaps (moto 5.2.5, ``tests/support/emulator_gaps.py``), only in the test's copy of a root: the
+overrides of ``tests.support.deploy`` (replicas) and of ``tests/e2e/test_s3_apply.py``. The bucket policies
+are applied as generated (the emulator serves TLS and evaluates ``aws:SecureTransport``).
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ import pytest
 
 from generator.shipped import check_plan_safety
 from tests.conftest import REPOS
-from tests.e2e.test_operations import TLS_ONLY_OVERRIDE
 from tests.e2e.test_s3_apply import OVERRIDES as S3_OVERRIDES
 from tests.support import tf
 from tests.support.deploy import (
@@ -253,8 +250,6 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adopted]:
         objects = _hand_made_bucket(server)
         tables = prepare(DYNAMODB, workdir / "ddb", ENV, server, {t: NO_REPLICA for t in TABLES})
         bucket = _second_repo(S3_REPO, workdir / "s3", server, S3_OVERRIDES)
-        # TEMPORARY (until the emulator's TLS fix lands): the real policy, spelled S3:* for moto.
-        (bucket.root("templates") / "tls_only_override.tf").write_text(TLS_ONLY_OVERRIDE)
         (workdir / "prod.tfstate").write_text(json.dumps(PROD_STATE))
         prod = _cli(
             str(tables.repo),
