@@ -71,30 +71,36 @@ def generate(
     # Started first (its module is light): on a cache miss the host has imported Copier, on another CPU, by
     # the time the definition is validated (see render.host); on a hit it is stopped at once.
     host = RenderHost.start()
-    from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
+    from generator.render import cache_paths, output_cache, pipeline  # light: copier is imported only to render
 
     try:
         root = pipeline.project_root() if root is None else root
+        problem = cache_paths.probe()
+        if problem is not None:
+            report(f"warning: {problem}")
         cache = output_cache.OutputCache.open(root, definition, report)
         entry = cache.lookup() if cache is not None else None
-        if entry is None:
-            return _render(definition, output, docs, check, root, report, cache, host)
-        if host is not None:
-            host.close()
-        report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
-        trees = pipeline.trees_at(entry.trees, output, docs)
-        lines = pipeline.write_trees(
-            entry.produce,
-            trees,
-            output,
-            docs,
-            check=check,
-            root=root,
-            definition=definition,
-            report=report,
-            verify=entry.verify,
-        )
-        return Changes(tuple(lines), entry.notes)
+        if cache is not None and entry is not None:
+            if host is not None:
+                host.close()
+                host = None
+            report(f"every input unchanged since a cached run: comparing with {entry.folder}")
+            try:
+                lines = pipeline.write_trees(
+                    entry.produce,
+                    pipeline.trees_at(entry.trees, output, docs),
+                    output,
+                    docs,
+                    check=check,
+                    root=root,
+                    definition=definition,
+                    report=report,
+                )
+                return Changes(tuple(lines), entry.notes)
+            except output_cache.Unusable:
+                # Nothing was compared or written yet: forget the entry and take the rendering way.
+                cache.discard("its files do not match its index")
+        return _render(definition, output, docs, check, root, report, cache, host)
     finally:
         if host is not None:
             host.close()
@@ -110,11 +116,10 @@ def _render(
     cache: OutputCache | None,
     host: RenderHost | None,
 ) -> Changes:
-    """The way without a cached output: validate, then render (in ``host`` when there is one), taking the
-    trees the tree cache holds; keep what was rendered."""
+    """The way without a cached answer: validate, then render (in ``host`` when there is one); keep what
+    was rendered."""
     from generator import verdict_cache
     from generator.render import pipeline
-    from generator.render.tree_cache import TreeCache
 
     report(f"validating the definition in {definition}")
     valid = validate(definition)
@@ -133,7 +138,6 @@ def _render(
         definition=definition,
         keep=keep,
         renderer=host,
-        kept=TreeCache.open(cache.code, report) if cache is not None else None,
     )
     verdict_cache.prune()
     return Changes(tuple(lines), valid.notes)

@@ -38,6 +38,7 @@ from tests.conftest import ROOT
 
 WORLDS = ("on", "off")
 CLONES = ("a", "b")
+WHERE = (*CLONES, "both")  # an edit made in one clone, or alike in both (a pull of the same commit)
 PROJECT = ("copier.yml", "pyproject.toml", "definition", "blueprints")
 TABLES = ("campaigns", "products", "tenants")
 FAULT_POINTS = ("generate:rendered", "swap:plan-written")
@@ -137,12 +138,13 @@ class CachesAgree(RuleBasedStateMachine):
 
     def _each(self, clone: str, change: Callable[[Path], None]) -> None:
         for world in WORLDS:
-            change(self.base / world / clone)
+            for one in CLONES if clone == "both" else (clone,):
+                change(self.base / world / one)
 
     # -- the inputs ---------------------------------------------------------------------------------------
 
     @rule(
-        clone=st.sampled_from(CLONES),
+        clone=st.sampled_from(WHERE),
         table=st.sampled_from(TABLES),
         shift=st.integers(1, 5),
         indent=st.sampled_from([2, 4, 1]),
@@ -162,7 +164,7 @@ class CachesAgree(RuleBasedStateMachine):
 
         self._each(clone, change)
 
-    @rule(clone=st.sampled_from(CLONES), table=st.sampled_from(TABLES), text=st.sampled_from(["One", "Two", "a & b"]))
+    @rule(clone=st.sampled_from(WHERE), table=st.sampled_from(TABLES), text=st.sampled_from(["One", "Two", "a & b"]))
     def edit_table(self, clone: str, table: str, text: str) -> None:
         def change(root: Path) -> None:
             path = root / "definition" / "tables" / f"{table}.json"
@@ -175,17 +177,17 @@ class CachesAgree(RuleBasedStateMachine):
 
         self._each(clone, change)
 
-    @rule(clone=st.sampled_from(CLONES), table=st.sampled_from(TABLES))
+    @rule(clone=st.sampled_from(WHERE), table=st.sampled_from(TABLES))
     def break_table(self, clone: str, table: str) -> None:
         self._each(clone, lambda root: (root / "definition" / "tables" / f"{table}.json").write_text("{\n"))
 
-    @rule(clone=st.sampled_from(CLONES), table=st.sampled_from(TABLES))
+    @rule(clone=st.sampled_from(WHERE), table=st.sampled_from(TABLES))
     def restore_table(self, clone: str, table: str) -> None:
         source = self.seed / "definition" / "tables" / f"{table}.json"
         self._each(clone, lambda root: shutil.copy(source, root / "definition" / "tables" / f"{table}.json"))
 
     @rule(
-        clone=st.sampled_from(CLONES),
+        clone=st.sampled_from(WHERE),
         kind=st.sampled_from(["platform", "pins", "template", "blueprint", "copier"]),
         text=st.sampled_from(["Thabo", "Lerato"]),
     )
@@ -221,7 +223,7 @@ class CachesAgree(RuleBasedStateMachine):
     # -- the outputs --------------------------------------------------------------------------------------
 
     @rule(
-        clone=st.sampled_from(CLONES),
+        clone=st.sampled_from(WHERE),
         pick=st.integers(0, 10_000),
         how=st.sampled_from(["overwrite", "append", "truncate", "replace", "delete"]),
     )
@@ -268,7 +270,9 @@ class CachesAgree(RuleBasedStateMachine):
             original = faults.point
             done: list[bool] = []
 
-            def hook(step: str, root: Path = root, done: list[bool] = done) -> None:
+            def hook(
+                step: str, root: Path = root, done: list[bool] = done, original: Callable[[str], None] = original
+            ) -> None:
                 if step == point and not done:
                     done.append(True)
                     files = _outputs(root)
@@ -282,6 +286,13 @@ class CachesAgree(RuleBasedStateMachine):
             finally:
                 faults.point = original  # type: ignore[assignment]
         assert results[0] == results[1], f"generate with an edit at {point}: caches on {results[0]}, off {results[1]}"
+
+    @invariant()
+    def no_output_file_is_hard_linked(self) -> None:
+        """The contract behind the comparison: no cache entry shares an inode with a working tree."""
+        for clone in CLONES:
+            linked = [p for p in _outputs(self.base / "on" / clone) if p.stat().st_nlink > 1]
+            assert not linked, f"clone {clone}: hard-linked output files, e.g. {linked[:3]}"
 
     @invariant()
     def outputs_agree(self) -> None:
