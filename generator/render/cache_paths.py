@@ -86,17 +86,36 @@ def environment() -> bytes:
 
 def terraform_digest(exe: str | None) -> str:
     """The sha256 of the terraform binary ``exe`` ("absent" for None): its verdicts (fmt) are part of the
-    answer, and an upgrade in place keeps its path."""
+    answer, and an upgrade in place keeps its path.
+
+    Hashing its 90 MB costs a tenth of a second, a third of a `--check` that changed nothing, so the digest
+    is kept in the ``tools`` cache folder under the binary's identity: path, device, inode, size, and its
+    modification and change times. Any write to the file, or a new file, changes the change time, which no
+    one can set back, so a kept digest always belongs to exactly these bytes."""
     if exe is None:
         return "absent"
     real = os.path.realpath(exe)
     info = os.stat(real)
-    return _file_digest(real, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    identity = f"{real}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+    folder = cache_dir("tools")
+    kept = None if folder is None else folder / hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+    if kept is not None:
+        with suppress(OSError, UnicodeDecodeError):
+            digest = kept.read_text(encoding="ascii")
+            if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+                return digest
+    digest = _file_digest(real, identity)
+    if kept is not None:
+        with suppress(OSError):
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            temporary = kept.with_name(f".tmp-{os.getpid()}")
+            temporary.write_text(digest, encoding="ascii")
+            os.replace(temporary, kept)
+    return digest
 
 
 @functools.cache
-def _file_digest(path: str, size: int, mtime: int, ctime: int, inode: int) -> str:
-    # Memoized within one process only (fmt checks ask once per tree); every run hashes the bytes again.
-    # Any write changes the change time, which no one can set back.
+def _file_digest(path: str, identity: str) -> str:
+    # Memoized within one process too (every render worker asks); ``identity`` changes with any write.
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
