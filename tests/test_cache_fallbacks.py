@@ -126,8 +126,16 @@ def test_quiet_prints_the_summary_only_and_another_definition_never_writes_the_p
 
 
 def test_an_ascii_locale_renders_as_any_other(tmp_path: Path) -> None:
-    """terraform writes UTF-8 whatever the locale; under LC_ALL=C the run must not crash decoding it."""
-    environment = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", cache_paths.CACHE_ENV: "off"}
+    """terraform writes UTF-8 whatever the locale (its warnings are framed with box-drawing characters, as for
+    a CLI configuration file that does not exist); under LC_ALL=C the run must not crash decoding them."""
+    environment = {
+        **os.environ,
+        "LC_ALL": "C",
+        "LANG": "C",
+        "PYTHONUTF8": "0",
+        cache_paths.CACHE_ENV: "off",
+        "TF_CLI_CONFIG_FILE": str(tmp_path / "missing.tfrc"),
+    }
     environment.pop("PYTHONIOENCODING", None)
     result = subprocess.run(
         [sys.executable, "-m", "generator", "-q", "--project", str(ROOT), "generate", "--check"],

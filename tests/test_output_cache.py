@@ -225,10 +225,11 @@ def test_a_definition_holding_what_the_loader_refuses_is_never_cached(tmp_path: 
     assert output_cache.OutputCache.open(root, definition, print) is None
 
 
-def test_no_output_file_shares_an_inode_with_the_cache(cache: Path, tmp_path: Path) -> None:
+def test_no_output_file_shares_an_inode_with_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two clones sharing one cache: an edit made in place in one never reaches the other (issue 22, defect 2)."""
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "cache"))
     first, second = tmp_path / "first", _copy_of_committed(tmp_path / "second")
-    _generate(first)
+    _generate(first)  # renders and keeps the answer
     (second / "repos" / DYNAMODB / "README.md").write_text("drift\n")
     _generate(second)  # repaired from the cache
     for out in (first, second):
