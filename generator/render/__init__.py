@@ -6,5 +6,6 @@ per output), :mod:`.swap` (crash-safe replacement), :mod:`.manifest` (which file
 :mod:`.destinations` (refuse unsafe folders), :mod:`.pipeline` (the steps in order), :mod:`.output_cache`
 (the whole answer kept by the hash of every input, as checked copies), :mod:`.compile_store` (compiled
 templates), :mod:`.cache_paths` (where the caches are and what every key includes) and
-:mod:`.copier_adapter`, the one module that touches Copier's or Jinja's private API. Importing this package imports nothing heavy.
+:mod:`.copier_adapter`, the one module that touches Copier's or Jinja's private API. Importing this
+package imports nothing heavy.
 """
