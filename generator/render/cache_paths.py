@@ -108,6 +108,8 @@ def terraform_digest(exe: str | None) -> str:
     if kept is not None:
         with suppress(OSError):
             kept.parent.mkdir(parents=True, exist_ok=True)
+            for other in kept.parent.iterdir():  # one binary's digest kept: the folder stays tiny
+                other.unlink()
             temporary = kept.with_name(f".tmp-{os.getpid()}")
             temporary.write_text(digest, encoding="ascii")
             os.replace(temporary, kept)
