@@ -66,38 +66,32 @@ def generate(
     With ``check``, write nothing and raise :class:`~generator.errors.DriftError` listing each differing file.
     Only files the trees' manifests list are replaced or deleted; a failed run leaves the output as it was.
     """
-    from generator.render.host import RenderHost
+    from generator.render import cache_paths, output_cache, pipeline  # light: copier is imported only to render
 
-    # Started first (its module is light): on a cache miss the host has imported Copier, on another CPU, by
-    # the time the definition is validated (see render.host); on a hit it is stopped at once.
-    host = RenderHost.start()
-    from generator.render import output_cache, pipeline  # light: copier is imported only when rendering
-
-    try:
-        root = pipeline.project_root() if root is None else root
-        cache = output_cache.OutputCache.open(root, definition, report)
-        entry = cache.lookup() if cache is not None else None
-        if entry is None:
-            return _render(definition, output, docs, check, root, report, cache, host)
-        if host is not None:
-            host.close()
-        report(f"definition, blueprints and generator unchanged since a cached run: comparing with {entry.folder}")
-        trees = pipeline.trees_at(entry.trees, output, docs)
-        lines = pipeline.write_trees(
-            entry.produce,
-            trees,
-            output,
-            docs,
-            check=check,
-            root=root,
-            definition=definition,
-            report=report,
-            verify=entry.verify,
-        )
-        return Changes(tuple(lines), entry.notes)
-    finally:
-        if host is not None:
-            host.close()
+    root = pipeline.project_root() if root is None else root
+    problem = cache_paths.probe()
+    if problem is not None:
+        report(f"warning: {problem}")
+    cache = output_cache.OutputCache.open(root, definition, report)
+    entry = cache.lookup() if cache is not None else None
+    if cache is not None and entry is not None:
+        report(f"every input unchanged since a cached run: comparing with {entry.folder}")
+        try:
+            lines = pipeline.write_trees(
+                entry.produce,
+                pipeline.trees_at(entry.trees, output, docs),
+                output,
+                docs,
+                check=check,
+                root=root,
+                definition=definition,
+                report=report,
+            )
+            return Changes(tuple(lines), entry.notes)
+        except output_cache.Unusable:
+            # Nothing was compared or written yet: forget the entry and take the rendering way.
+            cache.discard("its files do not match its index")
+    return _render(definition, output, docs, check, root, report, cache)
 
 
 def _render(
@@ -108,13 +102,32 @@ def _render(
     root: Path,
     report: Report,
     cache: OutputCache | None,
+) -> Changes:
+    """The way without a cached answer: validate, then render; keep what was rendered. A render host is
+    started first (its module is light): it imports Copier on another CPU while this process validates
+    (see render.host)."""
+    from generator.render.host import RenderHost
+
+    host = RenderHost.start()
+    try:
+        return _validate_and_render(definition, output, docs, check, root, report, cache, host)
+    finally:
+        if host is not None:
+            host.close()
+
+
+def _validate_and_render(
+    definition: Path,
+    output: Path,
+    docs: Path,
+    check: bool,
+    root: Path,
+    report: Report,
+    cache: OutputCache | None,
     host: RenderHost | None,
 ) -> Changes:
-    """The way without a cached output: validate, then render (in ``host`` when there is one), taking the
-    trees the tree cache holds; keep what was rendered."""
     from generator import verdict_cache
     from generator.render import pipeline
-    from generator.render.tree_cache import TreeCache
 
     report(f"validating the definition in {definition}")
     valid = validate(definition)
@@ -133,7 +146,6 @@ def _render(
         definition=definition,
         keep=keep,
         renderer=host,
-        kept=TreeCache.open(cache.code, report) if cache is not None else None,
     )
     verdict_cache.prune()
     return Changes(tuple(lines), valid.notes)

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import api
-from generator.errors import EXIT_DEFECT, EXIT_INVALID, EXIT_OK, BbwsGenError, DefinitionError, DriftError, UsageError
+from generator.errors import (
+    EXIT_ABORTED,
+    EXIT_DEFECT,
+    EXIT_INVALID,
+    EXIT_OK,
+    BbwsGenError,
+    DefinitionError,
+    DriftError,
+    UsageError,
+)
 from generator.project import find_project, resolve
 
 if TYPE_CHECKING:  # imported when the command runs
@@ -134,6 +143,7 @@ def _locate(args: argparse.Namespace) -> Path | None:
             folders = _STANDALONE.get(args.command)
             raise UsageError(str(error), [*error.details, *([f"or pass {folders}"] if folders else [])]) from None
         root = None
+    given_docs = getattr(args, "docs", None)
     defaults = (
         ("definition", "definition"),
         ("output", "repos"),
@@ -147,7 +157,24 @@ def _locate(args: argparse.Namespace) -> Path | None:
             setattr(args, name, resolve(root, value, default))
         elif value is not None:
             setattr(args, name, value.absolute())
+    if root is not None and args.command == "generate" and given_docs is None:
+        args.docs = _default_docs(root, args.definition, args.output)
     return root
+
+
+def _default_docs(root: Path, definition: Path, output: Path) -> Path:
+    """The project's docs/ when the definition and the output are the project's own; else docs/ beside the
+    output, so another definition never rewrites the project's documents."""
+    own = resolve(root, None, "docs")
+    if definition == resolve(root, None, "definition") and output == resolve(root, None, "repos"):
+        return own
+    beside = output.parent / "docs"
+    if beside == own:
+        raise UsageError(
+            f"--definition or --output is not the project's own, and docs would default to the project's {own}",
+            ["pass --docs DIR: where the docs of this definition go"],
+        )
+    return beside
 
 
 # The folder options that let a command run outside a project.
@@ -359,12 +386,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.check:
         print("generated output is up to date")
     else:
-        for change in changes.lines:
-            print(change)
+        if not quiet:
+            for change in changes.lines:
+                print(change)
         print(f"generated into {args.output} and {args.docs} ({len(changes.lines)} file(s) changed)")
     return EXIT_OK
 
 
 def main() -> int:
-    """Console entry point."""
-    return run(sys.argv[1:])
+    """Console entry point. Ctrl-C says so in one line and exits 130 (the render processes stop with it)."""
+    try:
+        return run(sys.argv[1:])
+    except KeyboardInterrupt:
+        print(
+            "bbws-gen: cancelled (Ctrl-C); the output is as it was, or finishes its swap on the next run",
+            file=sys.stderr,
+        )
+        return EXIT_ABORTED

@@ -28,7 +28,8 @@ def fmt_diff(tree: Path) -> str:
         [exe, "fmt", "-no-color", "-check", "-recursive", "-diff", "."],
         cwd=tree,
         capture_output=True,
-        text=True,
+        encoding="utf-8",  # terraform writes UTF-8 whatever the locale (LC_ALL=C would decode as ASCII)
+        errors="replace",
         check=False,
     )
     return result.stdout
@@ -47,7 +48,8 @@ def unformatted_files(tree: Path, targets: Sequence[str]) -> list[str]:
             [exe, "fmt", "-no-color", "-check", "-recursive", "-list=true", *targets[start : start + _TARGETS_PER_RUN]],
             cwd=tree,
             capture_output=True,
-            text=True,
+            encoding="utf-8",  # terraform writes UTF-8 whatever the locale (LC_ALL=C would decode as ASCII)
+            errors="replace",
             check=False,
         )
         if result.returncode not in (0, 3):

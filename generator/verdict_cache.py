@@ -1,7 +1,8 @@
 """Content-addressed memory of checks that passed: a check whose exact inputs passed before is skipped.
 
 Only passes are remembered, keyed on the sha256 of everything that decides the verdict (the checked files'
-paths and bytes, the checker's own source, the versions of the libraries it uses). Any change to any of
+paths and bytes, the checker's own source, Python and every installed distribution: optional libraries such
+as ``rfc3339-validator`` change what jsonschema checks). Any change to any of
 them is another key, so a defect can never be hidden by an earlier pass; a failing check always runs and
 reports. Markers live in the ``checks`` folder of :func:`generator.render.cache_paths.cache_root`
 (``BBWS_GEN_CACHE_DIR=off`` turns this off too); deleting them only costs time.
@@ -10,14 +11,12 @@ reports. Markers live in the ``checks`` folder of :func:`generator.render.cache_
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
-import sys
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
-from generator.render.cache_paths import cache_dir
+from generator.render.cache_paths import cache_dir, environment
 
 KIND = "checks"
 KEEP_MARKERS = 20_000  # empty files; a run with every table new leaves about 1,000
@@ -40,15 +39,10 @@ def tree_files(directory: Path) -> list[Path] | None:
     return sorted(found)
 
 
-def digest(files: Iterable[tuple[str, Path]], libraries: Iterable[str]) -> str:
-    """The key: each (name, path)'s name and bytes, the named libraries' versions and Python's."""
-    hasher = hashlib.sha256(sys.version.encode())
-    for library in sorted(libraries):
-        try:
-            version = importlib.metadata.version(library)
-        except importlib.metadata.PackageNotFoundError:
-            version = "absent"
-        hasher.update(f"\0lib\0{library}\0{version}".encode())
+def digest(files: Iterable[tuple[str, Path]], libraries: Iterable[str] = ()) -> str:
+    """The key: each (name, path)'s name and bytes, Python and every installed distribution (``libraries``,
+    the ones the check imports, are among them; kept for the callers that name them)."""
+    hasher = hashlib.sha256(environment())
     for name, path in files:
         data = path.read_bytes()
         hasher.update(f"\0file\0{name}\0{len(data)}\0".encode())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from generator import api
-from generator.errors import DriftError, GenerateError
+from generator.errors import DriftError
 from generator.render import cache_paths, output_cache
 from tests.conftest import DEFINITION, DOCS, REPOS, ROOT
 
@@ -113,7 +113,7 @@ def test_a_damaged_or_partial_entry_is_never_used(cache: Path, tmp_path: Path, d
         (entry / "index.json").unlink()
     out = _copy_of_committed(tmp_path)
     _, lines = _generate(out, check=True)  # no drift reported: the damaged entry was not compared
-    assert not any(HIT in line for line in lines)
+    assert any(line.startswith("warning:") and "cannot be used" in line for line in lines), lines
     assert any("validating the definition" in line for line in lines), "fell back to a full render"
     assert _tree(out / "repos") == _tree(REPOS)
     assert json.loads((entry / "index.json").read_text())["files"], "the full render stored a whole entry again"
@@ -188,16 +188,23 @@ def test_the_key_changes_with_everything_that_decides_the_output(tmp_path: Path,
     assert output_cache.input_key(root, definition) != before
 
 
-def test_a_staged_copy_that_differs_from_the_index_is_never_swapped_in(cache: Path, tmp_path: Path) -> None:
-    """The entry is checked when looked up, and the copy that generate swaps in is checked again."""
+def test_an_entry_is_used_only_through_a_checked_copy(cache: Path, tmp_path: Path) -> None:
+    """What generate compares and swaps in is a copy in staging, checked against the index there."""
     entry = output_cache.OutputCache(cache / "output", _entry(cache).name, print).lookup()
     assert entry is not None
-    copy = tmp_path / "rendered"
-    shutil.copytree(entry.folder / "trees", copy, symlinks=True)
-    entry.verify(copy)
-    (copy / DYNAMODB / "README.md").write_text("changed on the way\n")
-    with pytest.raises(GenerateError, match="changed while it was being copied"):
-        entry.verify(copy)
+    (tmp_path / "one").mkdir()
+    copy = entry.produce(tmp_path / "one")
+    assert copy == tmp_path / "one" / "rendered" and _tree(copy) == _tree(entry.folder / "trees")
+    original = entry.folder / "trees" / DYNAMODB / "README.md"
+    assert all(p.stat().st_nlink == 1 for p in copy.rglob("*") if p.is_file()), "a copy, never a link"
+    saved = original.read_bytes()
+    original.write_text("changed after the lookup\n")
+    try:
+        (tmp_path / "two").mkdir()
+        with pytest.raises(output_cache.Unusable):
+            entry.produce(tmp_path / "two")
+    finally:
+        original.write_bytes(saved)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlinked file", "symlinked folder", "oversized file"])
@@ -216,3 +223,95 @@ def test_a_definition_holding_what_the_loader_refuses_is_never_cached(tmp_path: 
     with pytest.raises(output_cache._Uncacheable):
         output_cache.input_key(root, definition)
     assert output_cache.OutputCache.open(root, definition, print) is None
+
+
+def test_no_output_file_shares_an_inode_with_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clones sharing one cache: an edit made in place in one never reaches the other (issue 22, defect 2)."""
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "cache"))
+    first, second = tmp_path / "first", _copy_of_committed(tmp_path / "second")
+    _generate(first)  # renders and keeps the answer
+    (second / "repos" / DYNAMODB / "README.md").write_text("drift\n")
+    _generate(second)  # repaired from the cache
+    for out in (first, second):
+        linked = [p for p in out.rglob("*") if p.is_file() and p.stat().st_nlink > 1]
+        assert not linked, f"hard-linked output files: {linked[:3]}"
+    with open(first / "repos" / DYNAMODB / "README.md", "r+b") as handle:
+        handle.write(b"#")
+    assert _generate(second, check=True)[0].lines == ()
+
+
+def test_a_new_key_order_is_a_new_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same data with its keys in another order renders another schema file: the cache must not keep the
+    old order (issue 22, defect 1)."""
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "cache"))
+    definition = tmp_path / "definition"
+    shutil.copytree(DEFINITION, definition)
+    out = tmp_path / "out"
+    _generate(out, definition=definition)
+    table = definition / "tables" / "campaigns.json"
+    data = json.loads(table.read_text())
+    table.write_text(json.dumps(dict(reversed(list(data.items()))), indent=2) + "\n")
+    with pytest.raises(DriftError) as drift:
+        _generate(out, check=True, definition=definition)
+    assert f"{DYNAMODB}/schemas/campaigns.json (changed)" in drift.value.changes
+
+
+def test_an_edit_saved_in_place_during_a_run_is_repaired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand edit saved in place while generate runs (here: once the trees are rendered) is drift like any
+    other: that run repairs it and later runs keep it repaired (issue 22, defect 3)."""
+    from generator import faults
+
+    monkeypatch.setenv(cache_paths.CACHE_ENV, str(tmp_path / "cache"))
+    definition = tmp_path / "definition"
+    shutil.copytree(DEFINITION, definition)
+    out = tmp_path / "out"
+    _generate(out, definition=definition)
+    table = definition / "tables" / "tenants.json"
+    table.write_text(table.read_text().replace('"description": "', '"description": "Edited. ', 1))
+    victim = out / "repos" / "2_1_bbws_s3_schemas" / "README.md"
+    expected = victim.read_bytes()
+    original = faults.point
+
+    def edit_at(step: str) -> None:
+        if step == "generate:rendered":
+            with open(victim, "ab") as handle:
+                handle.write(b"hand edit\n")
+        original(step)
+
+    monkeypatch.setattr(faults, "point", edit_at)
+    _generate(out, definition=definition)
+    monkeypatch.setattr(faults, "point", original)
+    assert victim.read_bytes() == expected, "the run left the hand edit in place"
+    assert _generate(out, check=True, definition=definition)[0].lines == ()
+
+
+def test_the_key_covers_every_installed_distribution_and_the_terraform_binary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optional libraries (rfc3339-validator, jinja2-ansible-filters) and terraform (by its bytes, not its
+    path or date) change answers, so they change the key (issue 22, defects 4, 5 and 7)."""
+    from generator import terraform
+
+    root, _ = _project(tmp_path)
+    real = terraform.binary()
+    assert real is not None
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(terraform, "binary", lambda: str(fake))
+    cache_paths.environment.cache_clear()
+    try:
+        before = output_cache.code_key(root)
+        stamp = fake.stat()
+        fake.write_text(f'#!/bin/sh\nexec "{real}"  "$@"\n'[: len(fake.read_text())])  # same size and date
+        os.utime(fake, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        upgraded = output_cache.code_key(root)
+        assert upgraded != before, "another terraform, same path, size and date"
+        site = tmp_path / "site"
+        (site / "jinja2_ansible_filters-1.3.2.dist-info").mkdir(parents=True)
+        monkeypatch.syspath_prepend(str(site))
+        cache_paths.environment.cache_clear()
+        assert output_cache.code_key(root) != upgraded, "another installed distribution"
+    finally:
+        cache_paths.environment.cache_clear()

@@ -4,15 +4,15 @@ Every Copier run builds its own Jinja environment and compiles every template, p
 answers template anew: one generate compiled 137 distinct sources 918 times, and compiling was most of
 the time Copier took. :func:`generator.render.copier_adapter.compile_cache` routes
 ``jinja2.Environment.compile`` through this store (as Python keeps ``__pycache__``). The key covers
-the source, its name, everything in the environment that changes the compiled code, and the Jinja,
-Copier and Python bytecode versions, so a stale entry is never used: it is simply never looked up again.
+the source, its name, everything in the environment that changes the compiled code, Python and every
+installed distribution (:func:`~generator.render.cache_paths.environment`), so a stale entry is never used:
+it is simply never looked up again. Each file starts with the sha256 of the marshalled code after it and is
+used only when that matches; the folder is kept under :data:`MAX_BYTES`, oldest files first.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import importlib.util
 import marshal
 import os
@@ -21,6 +21,11 @@ from contextlib import suppress
 from pathlib import Path
 from types import CodeType
 from typing import Any
+
+from generator.render.cache_paths import environment
+
+MAX_BYTES = 32 * 1024 * 1024  # the shipped blueprints compile to about 2 MB
+_DIGEST = 32  # bytes of sha256 in front of each file
 
 
 def _qualname(value: object) -> str:
@@ -55,19 +60,10 @@ def environment_key(env: Any) -> str:
         *sorted(env.extensions),
         _qualname(env.finalize),
         _qualname(env.autoescape),
-        *_versions(),
+        importlib.util.MAGIC_NUMBER.hex(),
+        environment().decode("utf-8", "surrogateescape"),
     ]
     return "\x00".join(parts)
-
-
-@functools.cache
-def _versions() -> tuple[str, ...]:
-    # Looked up once: importlib.metadata scans the installed distributions on every call.
-    return (
-        importlib.metadata.version("jinja2"),
-        importlib.metadata.version("copier"),
-        importlib.util.MAGIC_NUMBER.hex(),
-    )
 
 
 Key = tuple[str, str, str | None, bool]  # environment key, source, template name, defer_init
@@ -93,7 +89,10 @@ class Store:
         if self.directory is None:
             return None
         try:
-            code = marshal.loads((self.directory / self._file_name(key)).read_bytes())
+            data = (self.directory / self._file_name(key)).read_bytes()
+            if hashlib.sha256(data[_DIGEST:]).digest() != data[:_DIGEST]:
+                return None  # damaged or altered: compile again (and overwrite it)
+            code = marshal.loads(data[_DIGEST:])
         except (OSError, EOFError, ValueError, TypeError):
             return None  # not cached yet, or unreadable: compile again
         if isinstance(code, CodeType):
@@ -110,9 +109,26 @@ class Store:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
             try:
+                payload = marshal.dumps(code)
                 with os.fdopen(handle, "wb") as out:
-                    out.write(marshal.dumps(code))
+                    out.write(hashlib.sha256(payload).digest() + payload)
                 os.replace(temporary, self.directory / self._file_name(key))
             finally:
                 with suppress(FileNotFoundError):
                     os.unlink(temporary)
+
+
+def prune(directory: Path, max_bytes: int = MAX_BYTES) -> None:
+    """Remove the oldest compiled files until ``directory`` holds at most ``max_bytes`` (best effort)."""
+    try:
+        with os.scandir(directory) as entries:
+            files = [(entry.stat().st_mtime, entry.stat().st_size, entry.path) for entry in entries if entry.is_file()]
+    except OSError:
+        return
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= max_bytes:
+            break
+        with suppress(OSError):
+            os.unlink(path)
+        total -= size

@@ -29,7 +29,7 @@ from types import CodeType
 from typing import Any
 
 from generator.render.cache_paths import cache_dir
-from generator.render.compile_store import Store, environment_key
+from generator.render.compile_store import Store, environment_key, prune
 
 # The versions this module was written and tested against: the pins of pyproject.toml.
 WRITTEN_FOR = {"copier": "9.19.1", "jinja2": "3.1.6"}
@@ -112,6 +112,8 @@ def compile_cache(directory: Path | None = None) -> Iterator[None]:
     from jinja2 import Environment
 
     store = Store(directory if directory is not None else cache_dir("jinja"))
+    if store.directory is not None:
+        prune(store.directory)
     env_keys: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
     original: Any = Environment.compile  # overloaded on ``raw``; called with the caller's own arguments
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from generator import terraform, verdict_cache
+from generator.render.cache_paths import terraform_digest
 
 # The files ``terraform fmt -recursive`` formats.
 SUFFIXES = (".tf", ".tfvars", ".tftest.hcl", ".tfmock.hcl")
@@ -41,13 +42,6 @@ def terraform_files(tree: Path) -> list[str]:
     return sorted(found)
 
 
-def _binary_identity(exe: str) -> bytes:
-    """Which terraform judges: its resolved path, size and modification time (an upgrade is another key)."""
-    real = os.path.realpath(exe)
-    info = os.stat(real)
-    return f"{real}\0{info.st_size}\0{info.st_mtime_ns}".encode()
-
-
 def _key(identity: bytes, name: str, data: bytes) -> str:
     suffix = next(s for s in SUFFIXES if name.endswith(s))
     return hashlib.sha256(identity + b"\0" + suffix.encode() + b"\0" + data).hexdigest()
@@ -63,7 +57,7 @@ def unformatted(tree: Path) -> list[str] | None:
     exe = terraform.binary()
     if exe is None:
         return None
-    identity = _binary_identity(exe)
+    identity = terraform_digest(exe).encode()  # which terraform judges, by content
     keys = {name: _key(identity, name, (tree / name).read_bytes()) for name in names}
     unknown = [name for name in names if not verdict_cache.passed(_CHECK, keys[name])]
     if not unknown:

@@ -16,7 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 
 INDEX = "index.json"  # in each cache entry: what its files are (and, for the output cache, more)
-_IN_USE = 3600  # seconds: an entry used this recently may be in use by a concurrent run
+_STALE = 3600  # seconds: a temporary folder older than this is an interrupted run's
 
 
 def index_of(trees: Path) -> dict[str, list[str]]:
@@ -38,22 +38,10 @@ def index_of(trees: Path) -> dict[str, list[str]]:
     return index
 
 
-def _linked(path: str, copy: str) -> bool:
-    """Hard-link the freshly rendered file ``path`` as ``copy``; False where links cannot be made (another
-    filesystem), and the caller copies. A link costs a tenth of a copy (writing 220 files was a fifth of a
-    cold generate). The rendered file goes on into the output; the cache never writes to its files, and an
-    edit made in place in the output is caught by the caches, which check every file of an entry against
-    its index before use, and render afresh."""
-    try:
-        os.link(path, copy)
-    except OSError:
-        return False
-    return True
-
-
 def keep_tree(source: Path, target: Path, name: str) -> dict[str, list[str]]:
-    """Keep the tree ``source`` as ``target`` (files with their modes, hard-linked where possible; symlinks;
-    nothing else) in one pass, returning the index entries (as :func:`index_of` gives them, under
+    """Copy the tree ``source`` to ``target`` (files with their modes, symlinks; nothing else; never a hard
+    link: a cache entry shares no inode with a working tree, where an edit in place would reach it) in one
+    pass, returning the index entries (as :func:`index_of` gives them, under
     ``name/``, or unprefixed when ``name`` is empty) of what was kept."""
     index: dict[str, list[str]] = {}
     top = str(source)
@@ -72,10 +60,9 @@ def keep_tree(source: Path, target: Path, name: str) -> dict[str, list[str]]:
             with open(path, "rb") as reader:
                 mode = os.fstat(reader.fileno()).st_mode
                 data = reader.read()
-            if not _linked(path, copy):
-                with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-                    out.write(data)
-                os.chmod(copy, stat.S_IMODE(mode))  # exactly the rendered file's mode, as a fresh render gives it
+            with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
+            os.chmod(copy, stat.S_IMODE(mode))  # exactly the rendered file's mode, as a fresh render gives it
             key = f"{prefix}/{entry}" if prefix else entry
             index[key] = [hashlib.sha256(data).hexdigest(), "x" if mode & 0o111 else "-"]
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
@@ -105,26 +92,37 @@ def publish(folder: Path, entry: Path, fill: Callable[[Path], object]) -> OSErro
     return None
 
 
-def _index_time(entry: Path) -> float:
-    return (entry / INDEX).stat().st_mtime
+def _size(path: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            with suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
 
 
-def prune(folder: Path, keep: int, *, used: Callable[[Path], float] = _index_time, current: Path | None = None) -> None:
-    """Keep the ``keep`` entries of ``folder`` used last (``used``: by default their index's modification
-    time), ``current`` (the entry this run uses, whatever its time says: clock skew) always among them; drop
-    the temporary folders interrupted runs left. Nothing used or written in the last hour goes: a concurrent
-    run (another project, another definition) may be reading it right now."""
+def prune(folder: Path, keep: int, max_bytes: int, *, current: Path | None = None) -> None:
+    """Keep at most the ``keep`` entries of ``folder`` used last (by their index's modification time) and at
+    most ``max_bytes`` in all, ``current`` (the entry this run uses) always among them; drop the temporary
+    folders interrupted runs left (after an hour: one may be a concurrent run's store under way). Removing
+    an entry a concurrent run is reading is safe: a run copies an entry and checks the copy against the
+    index, and renders afresh when it does not match."""
     now = time.time()
     entries: list[tuple[float, Path]] = []
-    for path in folder.iterdir():
-        if path == current:
-            continue
-        with suppress(OSError):
-            if path.name.startswith(".tmp-"):
-                if now - path.stat().st_mtime > _IN_USE:
-                    shutil.rmtree(path, ignore_errors=True)
-                continue
-            entries.append((used(path), path))
-    for when, path in sorted(entries, reverse=True)[keep - (current is not None) :]:
-        if not 0 <= now - when < _IN_USE:
+    with suppress(OSError):
+        for path in folder.iterdir():
+            with suppress(OSError):
+                if path.name.startswith(".tmp-"):
+                    if now - path.stat().st_mtime > _STALE:
+                        shutil.rmtree(path, ignore_errors=True)
+                elif path != current:
+                    entries.append(((path / INDEX).stat().st_mtime, path))
+    budget = max_bytes - (_size(current) if current is not None else 0)
+    kept = 1 if current is not None else 0
+    for _, path in sorted(entries, reverse=True):
+        size = _size(path)
+        if kept < keep and size <= budget:
+            kept += 1
+            budget -= size
+        else:
             shutil.rmtree(path, ignore_errors=True)

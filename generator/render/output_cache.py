@@ -1,22 +1,21 @@
-"""Rendered trees kept by the hash of everything that decides them, so an unchanged definition skips
-loading, validating and rendering.
+"""The whole answer of a generate, kept by the hash of every input, so an unchanged project skips loading,
+validating and rendering.
 
-The key covers every file of the definition (bytes, path, executable bit) and where it is (the notes name
-it), ``copier.yml`` and ``blueprints/`` (symlinks followed, as they are staged), every file of the
-generator package (its code, schemas and shipped scripts), ``pyproject.toml`` (the release and the pins;
-the project's, and the one beside the package that :mod:`generator.pins` reads),
-and the installed Copier, Jinja, PyYAML, jsonschema and Python versions. An entry is a folder
-``<key>/`` holding the rendered trees (manifests included), the definition's notes, and an index of the
-sha256 and executable bit of every file; it is written under a temporary name and renamed into place, and
-checked against its index on every use, so a partial or damaged entry is never used: the run renders
-afresh and replaces it. An entry's files are hard links to the files the run rendered (where the cache and
-the output share a filesystem), so they are also the output's files until the output is next replaced: an
-edit made in place there (not by writing a new file, as git and most editors do) is one way an entry stops
-matching its index.
+The key covers every file of the definition exactly as read (bytes, path, executable bit: a new key order or
+new whitespace is a new key) and where it is (the notes name it), ``copier.yml`` and ``blueprints/``
+(symlinks followed, as they are staged), every file of the generator package (its code, schemas and shipped
+scripts), ``pyproject.toml`` (the release and the pins; the project's, and the one beside the package that
+:mod:`generator.pins` reads), every installed distribution's name and version and Python's
+(:func:`~generator.render.cache_paths.environment`), and the terraform binary's sha256 (its fmt verdicts are
+part of the answer). An entry is a folder ``<key>/`` holding a copy of the rendered trees (manifests
+included), the definition's notes, and an index of the sha256 and executable bit of every file; it is
+written under a temporary name and renamed into place, and never shares an inode with an output.
 
-The cache never hides drift: a hit only stands in for rendering. The cached trees are compared with the
-output exactly as freshly rendered ones are, and swapped in (a copy, through the same staging and swap
-steps) when they differ. ``BBWS_GEN_CACHE_DIR=off`` turns it off.
+A hit is used only through a copy: the entry is copied into the run's staging folder and the copy checked
+against the index before anything is compared or swapped in, so a damaged, partial or concurrently pruned
+entry is never used (the run renders afresh). The cached trees are then compared with the output exactly as
+freshly rendered ones are: a hand edit is still reported by ``--check`` and repaired by ``generate``.
+``BBWS_GEN_CACHE_DIR=off`` turns it off.
 """
 
 from __future__ import annotations
@@ -26,21 +25,20 @@ import json
 import os
 import shutil
 import stat
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import terraform
 from generator.errors import GenerateError
-from generator.render.cache_paths import cache_dir
-from generator.render.copier_adapter import installed
+from generator.render.cache_paths import cache_dir, environment, terraform_digest
 from generator.render.indexed import INDEX, index_of, keep_tree, prune, publish
 
-FORMAT = 1
+FORMAT = 2
 TREES = "trees"
 KEEP_ENTRIES = 8  # newest entries kept; older ones are removed when a new one is stored
-_VERSIONED = ("copier", "jinja2", "pyyaml", "jsonschema")
+MAX_BYTES = 64 * 1024 * 1024  # and at most this much in all (an entry of the shipped project: about 2.5 MB)
 _SKIPPED = frozenset({"__pycache__"})
 
 
@@ -107,12 +105,12 @@ def _hasher() -> tuple[hashlib._Hash, Callable[[str, bytes], None]]:
 
 def code_key(root: Path) -> str:
     """The sha256 of everything besides the definition that decides the rendered trees: the blueprints,
-    ``copier.yml``, the generator, the ``pyproject.toml`` files and the library and Python versions."""
+    ``copier.yml``, the generator, the ``pyproject.toml`` files, Python and every installed distribution,
+    and the terraform binary."""
     digest, add = _hasher()
     add("format", str(FORMAT).encode())
-    add("python", sys.version.encode())
-    for name in _VERSIONED:
-        add(f"version of {name}", str(installed(name)).encode())
+    add("environment", environment())
+    add("terraform", terraform_digest(terraform.binary()).encode())
     for label in ("copier.yml", "pyproject.toml"):
         add(label, (root / label).read_bytes())
     package = Path(__file__).resolve().parents[1]
@@ -144,9 +142,14 @@ def input_key(root: Path, definition: Path, code: str | None = None) -> str:
     return digest.hexdigest()
 
 
+class Unusable(GenerateError):
+    """The cache entry did not survive its copy into staging (damaged, or pruned by a concurrent run). The
+    caller catches it and renders; nothing was compared or written when it is raised."""
+
+
 @dataclass(frozen=True)
 class Entry:
-    """A usable cache entry: where its trees are, which trees, under which flag each goes, and the notes."""
+    """A cache entry: where its trees are, which trees, under which flag each goes, the notes, the index."""
 
     folder: Path
     trees: tuple[tuple[str, str], ...]  # (tree name, "output" or "docs")
@@ -154,16 +157,17 @@ class Entry:
     index: dict[str, list[str]]
 
     def produce(self, staging: Path) -> Path:
-        """The pipeline's produce step: the entry's own trees, compared in place (the pipeline swaps in a copy)."""
-        return self.folder / TREES
-
-    def verify(self, copy: Path) -> None:
-        """Raise :class:`GenerateError` unless ``copy`` (the staged copy of the trees) matches the index."""
-        if index_of(copy) != self.index:
-            raise GenerateError(
-                f"the cache entry {self.folder} changed while it was being copied; nothing was changed",
-                ["run generate again (or with BBWS_GEN_CACHE_DIR=off)"],
-            )
+        """The pipeline's produce step: a copy of the entry's trees in ``staging``, checked against the index
+        (raises :class:`Unusable` when it does not match, and the caller renders instead)."""
+        copy = staging / "rendered"
+        try:
+            copied = keep_tree(self.folder / TREES, copy, "")
+            intact = copied == self.index and index_of(copy) == self.index
+        except OSError:
+            intact = False
+        if not intact:
+            raise Unusable(f"the cache entry {self.folder} does not match its index", ["run generate again"])
+        return copy
 
 
 class OutputCache:
@@ -173,7 +177,7 @@ class OutputCache:
         self.folder = folder
         self.key = key
         self.report = report
-        self.code = code  # the code_key: what, besides its Copier data, decides each tree (render.tree_cache)
+        self.code = code
 
     @classmethod
     def open(cls, root: Path, definition: Path, report: Callable[[str], None]) -> OutputCache | None:
@@ -193,7 +197,8 @@ class OutputCache:
         return self.folder / self.key
 
     def lookup(self) -> Entry | None:
-        """The entry for this key when it is complete and intact; a damaged one is removed (and reported)."""
+        """The entry for this key when its index is readable (its files are checked when copied, see
+        :meth:`Entry.produce`); one with a damaged index is removed (and reported)."""
         folder = self.entry_folder
         try:
             data = json.loads((folder / INDEX).read_text(encoding="utf-8"))
@@ -214,19 +219,16 @@ class OutputCache:
             valid = False
         if not valid:
             return self._discard("its index is not in the expected format")
-        try:
-            actual = index_of(folder / TREES)
-        except OSError as exc:
-            return self._discard(f"its files cannot be read ({exc})")
-        if actual != entry.index:
-            wrong = sorted(k for k in actual.keys() | entry.index.keys() if actual.get(k) != entry.index.get(k))
-            return self._discard(f"{len(wrong)} of its files do not match its index, e.g. {wrong[0]}")
         with suppress(OSError):
             os.utime(folder / INDEX)  # most recently used: kept longest
         return entry
 
+    def discard(self, why: str) -> None:
+        """Report and remove this key's entry: it cannot be used."""
+        self._discard(why)
+
     def _discard(self, why: str) -> Entry | None:
-        self.report(f"the cached output {self.entry_folder} cannot be used ({why}): rendering afresh")
+        self.report(f"warning: the cached output {self.entry_folder} cannot be used ({why}): rendering afresh")
         shutil.rmtree(self.entry_folder, ignore_errors=True)
         return None
 
@@ -243,5 +245,5 @@ class OutputCache:
 
         error = publish(self.folder, self.entry_folder, fill)
         if error is not None:
-            self.report(f"could not keep the rendered output in {self.folder}: {error}")
-        prune(self.folder, KEEP_ENTRIES)
+            self.report(f"warning: could not keep the rendered output in {self.folder}: {error}")
+        prune(self.folder, KEEP_ENTRIES, MAX_BYTES, current=self.entry_folder)

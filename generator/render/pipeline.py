@@ -8,7 +8,6 @@ run leaves the previous output as it was.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,6 @@ from generator.render.staging import staging_dir
 if TYPE_CHECKING:
     from generator.model import Model
     from generator.render.staging import Renderer
-    from generator.render.tree_cache import TreeCache
 
 Produce = Callable[[Path], Path]  # given the staging folder, put each tree at <returned folder>/<tree name>
 
@@ -64,13 +62,11 @@ def write_trees(
     root: Path,
     definition: Path | None,
     report: Callable[[str], None] = _quiet,
-    verify: Callable[[Path], None] | None = None,
 ) -> list[str]:
     """Produce the trees in staging, then compare (``check``: raise :class:`DriftError` on differences) or
     swap in those that differ. Returns the change lines (empty when the output was already up to date).
-
-    ``produce`` may return a folder outside staging (a cache entry): then a copy of it is staged and handed
-    to ``verify`` before the swap, so only staged trees are ever swapped in."""
+    ``produce`` puts the trees in the staging folder it is given (a fresh render, or a checked copy of a
+    cache entry), so only staged trees are ever compared and swapped in."""
     repo_names = [tree.name for tree in trees if tree.destination.parent == output]
     check_destinations(root, definition, output, docs, repo_names)
     with locked(output):
@@ -103,12 +99,6 @@ def write_trees(
                         f"{tree.destination} is on another filesystem than {output}",
                         ["keep --output and --docs on one filesystem, so the swap stays atomic"],
                     )
-            if staging not in rendered.parents:  # produced elsewhere (a cache): swap in a copy, never the source
-                for tree in trees:
-                    shutil.copytree(rendered / tree.name, staging / "rendered" / tree.name, symlinks=True)
-                rendered = staging / "rendered"
-                if verify is not None:
-                    verify(rendered)
             report(f"swapping the new trees into {output} and {docs}")
             swap.commit(staging, [(rendered / t.name, t.destination) for t in trees])
             return changes
@@ -124,7 +114,6 @@ def generate(
     definition: Path | None = None,
     keep: Callable[[Path, list[tuple[str, str]]], None] | None = None,
     renderer: Renderer | None = None,
-    kept: TreeCache | None = None,
 ) -> list[str]:
     """Render every target of ``model``; in check mode raise :class:`DriftError` on differences, else swap them in.
 
@@ -132,8 +121,7 @@ def generate(
     ``definition`` is only used to refuse outputs that overlap it; ``keep`` is handed the folder of the
     rendered, fmt-checked trees and (name, "output" or "docs") of each before they are compared (the output
     cache stores them); ``renderer`` renders the trees (default: :func:`~generator.render.staging.render_trees`,
-    here; :class:`~generator.render.host.RenderHost` renders them in a process started earlier); trees ``kept``
-    holds are taken from there.
+    here; :class:`~generator.render.host.RenderHost` renders them in a process started earlier).
     """
     from generator.render.staging import render_all, render_trees
     from generator.render.targets import targets
@@ -142,7 +130,7 @@ def generate(
     all_targets = targets(model, output, docs)
 
     def produce(staging: Path) -> Path:
-        rendered, fmt_checked = render_all(root, staging, all_targets, report, renderer or render_trees, kept)
+        rendered, fmt_checked = render_all(root, staging, all_targets, report, renderer or render_trees)
         if keep is not None and fmt_checked:
             keep(rendered, [(t.name, "docs" if t.destination == docs else "output") for t in all_targets])
         return rendered

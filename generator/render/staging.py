@@ -15,17 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from generator import terraform
 from generator.errors import GenerateError
 from generator.render import fmt_check, manifest, swap
 from generator.render.targets import Target, release
-from generator.render.template_store import staged_template
 from generator.render.workers import die_with_parent, worker_count
-
-if TYPE_CHECKING:
-    from generator.render.tree_cache import TreeCache
 
 
 @contextmanager
@@ -160,25 +156,18 @@ def render_all(
     targets: list[Target],
     report: Callable[[str], None],
     renderer: Renderer = render_trees,
-    kept: TreeCache | None = None,
 ) -> tuple[Path, bool]:
     """Render every target into ``staging/rendered/<name>`` with its manifest; raise :class:`GenerateError`
     when the blueprints fail or render Terraform that ``terraform fmt`` would change. Returns the folder and
     whether ``terraform fmt`` checked it (False when terraform is not on PATH: such trees are not cached).
-    A tree ``kept`` holds for the same Copier data and code is taken from there instead of rendered.
     """
-    template = staged_template(root, staging)
+    template = stage_template(root, staging / "template")
     rendered = staging / "rendered"
     rendered.mkdir()
     tag = release(root)
-    todo = []
     for target in targets:
-        if kept is not None and kept.take(target, tag, rendered / target.name):
-            report(f"{target.name}: taken from the cache (the same Copier data and code rendered it before)")
-        else:
-            report(f"rendering {target.name} (blueprint {target.blueprint}) and checking its Terraform is fmt-clean")
-            todo.append(target)
-    outcome = renderer(RenderJob(template, rendered, tag, tuple(todo)))
+        report(f"rendering {target.name} (blueprint {target.blueprint}) and checking its Terraform is fmt-clean")
+    outcome = renderer(RenderJob(template, rendered, tag, tuple(targets)))
     for note in outcome.notes:
         report(note)
     failed = next((result for result in outcome.results if result.error is not None), None)
@@ -194,7 +183,17 @@ def render_all(
             [f"{name}: not fmt-clean (fix the blueprint's layout)" for name in unformatted]
             + terraform.fmt_diff(rendered).splitlines(),
         )
-    if kept is not None and checked:
-        for target in todo:
-            kept.keep(target, tag, rendered / target.name)
     return rendered, checked
+
+
+TEMPLATE_SOURCES = ("copier.yml", "blueprints")
+
+
+def stage_template(root: Path, folder: Path) -> Path:
+    """A plain copy of project ``root``'s Copier template (``copier.yml`` and ``blueprints/``, symlinks read
+    through) in ``folder``. Copier renders from it: from the git checkout itself it would clone the repository
+    and fold in uncommitted work; a plain copy renders exactly the working tree."""
+    folder.mkdir()
+    shutil.copy2(root / "copier.yml", folder / "copier.yml")
+    shutil.copytree(root / "blueprints", folder / "blueprints", symlinks=False)
+    return folder

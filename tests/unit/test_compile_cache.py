@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jinja2
@@ -81,3 +82,28 @@ def test_off_keeps_nothing_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv(cache_paths.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_paths.cache_dir("jinja") == tmp_path / "xdg" / "bbws-gen" / "jinja"
+
+
+def test_an_altered_entry_is_never_used(tmp_path: Path) -> None:
+    """A compiled file that is valid code but not what was stored (altered by hand, or another version's)
+    renders nothing: each file is checked against the sha256 stored with it (issue 22, defect 8)."""
+    import marshal
+
+    with compile_cache(tmp_path):
+        _render(jinja2.Environment(), "{{ x }}", x=1)
+    (entry,) = tmp_path.iterdir()
+    foreign = jinja2.Environment().compile("altered {{ x }}")
+    for altered in (marshal.dumps(foreign), entry.read_bytes()[:32] + marshal.dumps(foreign)):
+        entry.write_bytes(altered)
+        with compile_cache(tmp_path):
+            assert _render(jinja2.Environment(), "{{ x }}", x=2) == "2"
+
+
+def test_the_folder_is_bounded_by_size(tmp_path: Path) -> None:
+    from generator.render import compile_store
+
+    for number in range(6):
+        (tmp_path / f"{number}").write_bytes(b"x" * 100)
+        os.utime(tmp_path / f"{number}", (number, number))
+    compile_store.prune(tmp_path, max_bytes=350)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["3", "4", "5"], "the oldest go first"

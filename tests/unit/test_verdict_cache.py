@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from generator import checks, verdict_cache
+from generator.render import cache_paths
 from generator.render.cache_paths import CACHE_ENV
 from tests.conftest import DEFINITION
 
@@ -64,8 +66,19 @@ def test_a_folder_holding_a_symlink_is_checked_every_time(templates: Path, tmp_p
     assert _markers(tmp_path) == []
 
 
-@pytest.mark.parametrize("change", ["bytes", "name", "library"])
-def test_the_key_changes_with_each_input(tmp_path: Path, change: str) -> None:
+@pytest.fixture
+def fresh_environment() -> Iterator[None]:
+    cache_paths.environment.cache_clear()
+    yield
+    cache_paths.environment.cache_clear()
+
+
+@pytest.mark.parametrize("change", ["bytes", "name", "distribution"])
+def test_the_key_changes_with_each_input(
+    tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch, fresh_environment: None
+) -> None:
+    """Any installed distribution counts, not only the ones the check imports: jsonschema checks formats
+    with whichever optional library (rfc3339-validator, ...) is installed (issue 22, defect 4)."""
     (tmp_path / "a.html").write_text("<p>a</p>\n")
     before = verdict_cache.digest([("a.html", tmp_path / "a.html")], ["jsonschema"])
     assert before == verdict_cache.digest([("a.html", tmp_path / "a.html")], ["jsonschema"])
@@ -75,7 +88,10 @@ def test_the_key_changes_with_each_input(tmp_path: Path, change: str) -> None:
     elif change == "name":
         files = [("b.html", tmp_path / "a.html")]
     else:
-        libraries = ["jsonschema", "pyyaml"]
+        site = tmp_path / "site"
+        (site / "rfc3339_validator-0.1.4.dist-info").mkdir(parents=True)
+        monkeypatch.syspath_prepend(str(site))
+        cache_paths.environment.cache_clear()
     assert verdict_cache.digest(files, libraries) != before
 
 

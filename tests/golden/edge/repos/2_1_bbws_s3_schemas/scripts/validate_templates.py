@@ -772,12 +772,10 @@ def _parse_mustache(ctx: Context, rel: str) -> Parsed | None:
     return Parsed(rel, text, tags, not errors)
 
 
-# The Draft 2020-12 meta-schema reaches every subschema of a contract through "$dynamicRef": "#meta",
-# which always lands on the meta-schema's root (the instance, a contract, cannot change the dynamic scope).
-# So whether a subschema passes depends on the subschema alone: one that passed before (a $defs entry or
-# property copied between contracts, a whole copied contract) passes again and is not walked again. Walks
-# that fail are never remembered, and errors come from the same walk in the same order as check_schema's.
-_PASSED_LIMIT = 100_000  # remembered subschemas per process; forgotten all at once beyond this
+# Contracts that passed check_schema in this process, by their canonical text: a catalog of hundreds of
+# templates often repeats a contract (copied between templates), which is then checked once.
+_PASSED_LIMIT = 100_000  # remembered contracts per process; forgotten all at once beyond this
+_PASSED: set[str] = set()
 
 
 def _canonical(instance: Any) -> str | None:
@@ -788,90 +786,18 @@ def _canonical(instance: Any) -> str | None:
         return None  # not plain JSON (or too deep to write): checked in full every time
 
 
-@functools.lru_cache(maxsize=1)
-def _meta_schema_validator() -> tuple[Any, set[tuple[str, str]]] | None:
-    """A validator of Draft 2020-12 schemas that remembers which subschemas passed, and that memory;
-    None when this jsonschema is not laid out as expected (contracts are then checked by check_schema).
-
-    It validates against the meta-schemas without their "$schema" key, which asserts nothing but would
-    make jsonschema switch back to the stock Draft202012Validator (which does not remember) at each
-    vocabulary meta-schema.
-    """
-    try:
-        from jsonschema import validators
-        from jsonschema_specifications import REGISTRY  # type: ignore[import-untyped]
-        from referencing import Registry
-        from referencing.jsonschema import DRAFT202012
-
-        prefix = "https://json-schema.org/draft/2020-12/"
-        resources = [
-            (uri, DRAFT202012.create_resource({k: v for k, v in REGISTRY.contents(uri).items() if k != "$schema"}))
-            for uri in REGISTRY
-            if uri.startswith(prefix)
-        ]
-        registry: Registry[Any] = Registry().with_resources(resources).crawl()
-        root = registry.contents(str(Draft202012Validator.META_SCHEMA["$id"]))
-        plain = {name: Draft202012Validator.VALIDATORS[name] for name in ("$ref", "$dynamicRef")}
-    except Exception:
-        return None
-    passed: set[tuple[str, str]] = set()
-    # Where each reference in the meta-schemas leads, by the (meta-)schema object holding it: a "$ref" by its
-    # resource's base URI, fixed for each object; "$dynamicRef": "#meta" always to the root (see above). So
-    # it is looked up once (urljoin and a walk of the dynamic scope cost half of a contract's check).
-    targets: dict[tuple[int, str], tuple[Any, Any]] = {}
-
-    def follow(keyword: str, validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        target = targets.get((id(schema), keyword))
-        if target is None:
-            try:
-                found = validator._resolver.lookup(ref)
-            except Exception:  # unresolvable: jsonschema's own keyword raises what it raises
-                return plain[keyword](validator, ref, instance, schema) or iter(())
-            target = targets[(id(schema), keyword)] = (found.contents, found.resolver)
-        return validator.descend(instance, target[0], resolver=target[1])  # type: ignore[no-any-return]
-
-    def static_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        yield from follow("$ref", validator, ref, instance, schema)
-
-    def dynamic_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        key = _canonical(instance)
-        if key is not None and (ref, key) in passed:
-            return
-        clean = True
-        for error in follow("$dynamicRef", validator, ref, instance, schema):
-            clean = False
-            yield error
-        # Reached only when the walk ran to its end (check_schema stops at the first error).
-        if clean and key is not None:
-            _remember(passed, (ref, key))
-
-    remembering = validators.extend(  # type: ignore[no-untyped-call]
-        Draft202012Validator, {"$ref": static_ref, "$dynamicRef": dynamic_ref}
-    )
-    return remembering(root, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER), passed
-
-
 def check_contract_schema(contract: Any) -> None:
     """Raise the SchemaError ``Draft202012Validator.check_schema(contract)`` raises, or nothing when it
-    would not; faster when contracts share subschemas (see ``_meta_schema_validator``)."""
-    remembering = _meta_schema_validator()
-    if remembering is None:
-        Draft202012Validator.check_schema(contract)
-        return
-    validator, passed = remembering
+    would not. Only jsonschema's public API: these scripts run in the customer's repos, where an update bot
+    bumps jsonschema."""
     key = _canonical(contract)
-    if key is not None and ("", key) in passed:
+    if key is not None and key in _PASSED:
         return
-    for error in validator.iter_errors(contract):
-        raise SchemaError.create_from(error)
+    Draft202012Validator.check_schema(contract)
     if key is not None:
-        _remember(passed, ("", key))
-
-
-def _remember(passed: set[tuple[str, str]], key: tuple[str, str]) -> None:
-    if len(passed) >= _PASSED_LIMIT:
-        passed.clear()
-    passed.add(key)
+        if len(_PASSED) >= _PASSED_LIMIT:
+            _PASSED.clear()
+        _PASSED.add(key)
 
 
 def _load_contract(ctx: Context, rel: str) -> Mapping[str, Any] | None:
