@@ -239,6 +239,18 @@ def probes(repo: str, spec: Mapping[str, Any], env: str, roles: Mapping[str, Rol
             arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
             for item in ("GetItem", "Scan", "DeleteItem", "PutItem"):
                 found.append(Authorization(tag, f"dynamodb:{item}", arn, {}, "items of a live table"))
+        if "tables" in spec:
+            # The vault access policy denies deleting the vault and recovery points; removing the policy
+            # first must be impossible too, or its Deny would not hold.
+            vault = f"arn:aws:backup:{region}:{account}:backup-vault:{e['backup']['vault']}"
+            point = f"arn:aws:backup:{region}:{account}:recovery-point:any"
+            why = "the vault and its recovery points"
+            found += [
+                Authorization(tag, "backup:DeleteBackupVaultAccessPolicy", vault, {}, why),
+                Authorization(tag, "backup:DeleteBackupVault", vault, {}, why),
+                Authorization(tag, "backup:DeleteRecoveryPoint", point, {}, why),
+                Authorization(tag, "backup:UpdateRecoveryPointLifecycle", point, {}, why),
+            ]
     return found
 
 
