@@ -65,7 +65,16 @@ def _tests(session: nox.Session, *args: str) -> None:
     session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *args)
 
 
+def _iam_tool(session: nox.Session) -> None:
+    # The IAM policy engine of the least-privilege proof (tests/e2e/test_iam_proof.py).
+    if shutil.which("npm") is None:
+        session.warn("no npm here: the IAM proof skips (install Node.js 20+ to run it)")
+        return
+    session.run("npm", "ci", "--prefix", "tools/iam", "--no-audit", "--no-fund", external=True)
+
+
 def _e2e(session: nox.Session, *args: str) -> None:
+    _iam_tool(session)
     # One worker per test file: each file's fixtures apply to their own moto servers.
     session.run("pytest", "-m", "e2e", "-n", "3", "--dist", "loadfile", *TOOL_TESTS, *args)
 

@@ -12,6 +12,7 @@ from typing import Any
 from generator.consumer_policy import consumer_tables_policy, consumer_templates_policy
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
 from generator.iam import role_policy
+from generator.iam_boundary import boundary_name, boundary_policy
 from generator.model import (
     DYNAMODB_REPO,
     GITHUB_OIDC_AUDIENCE,
@@ -136,6 +137,10 @@ def _github(model: Model, repo: str, kind: str) -> Answers:
                     "arn": _role_arn(env, access.apply_roles[env.name]),
                     "subjects": list(access.apply_subjects[env.name]),
                     "policy": role_policy(model, access, repo, env, write=True),
+                },
+                "boundary": {
+                    "name": boundary_name(repo, env),
+                    "policy": boundary_policy(model, kind, env),
                 },
             }
             for env in model.platform.environments

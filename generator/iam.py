@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator.definition.names import BACKUP_COMPONENT
+from generator.iam_boundary import bounded, role_management
 from generator.model import Environment, Model, RepoAccess
 
 Statement = dict[str, Any]
@@ -29,16 +30,13 @@ Policy = dict[str, Any]
 # Reads terraform plan and the post-deployment checks make, per resource type.
 TABLE_READ = [
     "dynamodb:DescribeContinuousBackups",
-    "dynamodb:DescribeKinesisStreamingDestination",
     "dynamodb:DescribeTable",
     "dynamodb:DescribeTimeToLive",
     "dynamodb:ListTagsOfResource",
 ]
 TABLE_WRITE = [
     "dynamodb:CreateTable",
-    "dynamodb:CreateTableReplica",
     "dynamodb:DeleteTable",
-    "dynamodb:DeleteTableReplica",
     "dynamodb:TagResource",
     "dynamodb:UntagResource",
     "dynamodb:UpdateContinuousBackups",
@@ -48,33 +46,21 @@ TABLE_WRITE = [
 KEY_READ = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
 KEY_WRITE = [
     "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:Decrypt",
     "kms:DeleteAlias",
-    "kms:DisableKeyRotation",
     "kms:EnableKeyRotation",
-    "kms:Encrypt",
     "kms:GenerateDataKey",
     "kms:PutKeyPolicy",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:RetireGrant",
     "kms:ScheduleKeyDeletion",
     "kms:TagResource",
     "kms:UntagResource",
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
-VAULT_READ = [
-    "backup:DescribeBackupVault",
-    "backup:GetBackupVaultAccessPolicy",
-    "backup:GetBackupVaultNotifications",
-    "backup:ListTags",
-]
+VAULT_READ = ["backup:DescribeBackupVault", "backup:GetBackupVaultAccessPolicy", "backup:ListTags"]
+# No DeleteBackupVault nor DeleteBackupVaultAccessPolicy: the vault policy's Deny must hold, and a role
+# that could remove the policy first could delete the vault (an administrator deletes a vault).
 VAULT_WRITE = [
     "backup:CreateBackupVault",
-    "backup:DeleteBackupVault",
-    "backup:DeleteBackupVaultAccessPolicy",
     "backup:PutBackupVaultAccessPolicy",
     "backup:TagResource",
     "backup:UntagResource",
@@ -89,18 +75,7 @@ PLAN_WRITE = [
     "backup:UntagResource",
     "backup:UpdateBackupPlan",
 ]
-ROLE_READ = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
-ROLE_WRITE = [
-    "iam:CreateRole",
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:ListInstanceProfilesForRole",
-    "iam:PutRolePolicy",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateRole",
-]
+ROLE_READ = ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
 # Adding a replica (a global table) copies the items: DynamoDB asks for item access in both regions.
 REPLICA_WRITE = [
     "dynamodb:BatchWriteItem",
@@ -115,7 +90,6 @@ BUCKET_READ = [
     "s3:GetAccelerateConfiguration",
     "s3:GetBucketAcl",
     "s3:GetBucketCORS",
-    "s3:GetBucketLocation",
     "s3:GetBucketLogging",
     "s3:GetBucketObjectLockConfiguration",
     "s3:GetBucketOwnershipControls",
@@ -142,7 +116,6 @@ BUCKET_WRITE = [
     "s3:PutBucketVersioning",
     "s3:PutEncryptionConfiguration",
     "s3:PutLifecycleConfiguration",
-    "s3:PutReplicationConfiguration",
 ]
 OBJECT_READ = ["s3:GetObject", "s3:GetObjectTagging"]
 OBJECT_WRITE = ["s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging"]
@@ -197,27 +170,30 @@ def _state(env: Environment, repo_dir: str, write: bool) -> list[Statement]:
 
 
 def _state_access(bucket: str, objects: str, repo_dir: str, write: bool) -> list[Statement]:
+    # Each role lists only its repo's prefix of the shared state bucket.
+    prefix = {"StringLike": {"s3:prefix": [f"{repo_dir}/*"]}}
     if not write:
         return [
-            _statement("ListStateBucket", ["s3:ListBucket"], [bucket]),
+            _statement("ListStateBucket", ["s3:ListBucket"], [bucket], prefix),
             _statement("ReadOwnState", ["s3:GetObject"], [objects]),
             # Plans lock the state: S3 native locking writes and deletes <key>.tflock, nothing else.
             _statement("LockOwnState", ["s3:DeleteObject", "s3:PutObject"], [f"{bucket}/{repo_dir}/*.tflock"]),
         ]
     return [
-        _statement("ListStateBucket", ["s3:ListBucket", "s3:ListBucketVersions"], [bucket]),
+        _statement("ListStateBucket", ["s3:ListBucket", "s3:ListBucketVersions"], [bucket], prefix),
         # Rollback (state_rollback.py, in rollback-<env>) copies an earlier version of a state object.
-        _statement(
-            "WriteOwnState",
-            ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-            [objects],
-        ),
+        _statement("WriteOwnState", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [objects]),
+        # S3 native locking deletes <key>.tflock when it unlocks; state files are never deleted.
+        _statement("UnlockOwnState", ["s3:DeleteObject"], [f"{bucket}/{repo_dir}/*.tflock"]),
     ]
 
 
-def _keys(env: Environment, aliases: Sequence[str], components: Sequence[str], write: bool) -> list[Statement]:
+def _keys(
+    env: Environment, aliases: Sequence[str], components: Sequence[str], write: bool, use: Sequence[str] = ()
+) -> list[Statement]:
+    """``use``: what AWS services ask on the apply role's behalf beyond GenerateDataKey (grants, decrypt)."""
     names = _Names(env)
-    actions = KEY_READ + (KEY_WRITE if write else [])
+    actions = KEY_READ + ([*KEY_WRITE, *use] if write else [])
     statements = [
         _statement("ListKeyAliases", ["kms:ListAliases"], ["*"]),
         _statement(
@@ -247,12 +223,15 @@ def _keys(env: Environment, aliases: Sequence[str], components: Sequence[str], w
     return statements
 
 
-def _roles(env: Environment, roles: Mapping[str, str], write: bool) -> list[Statement]:
-    """The service roles the repo's roots create (name -> the service they are passed to)."""
+def _roles(env: Environment, repo_dir: str, roles: Mapping[str, str], write: bool, inline: bool) -> list[Statement]:
+    """The service roles the repo's roots create (name -> the service they are passed to).
+
+    ``inline``: the roles carry an inline policy (replication), not only AWS managed ones (backup).
+    """
     arns = [f"arn:{env.partition}:iam::{env.account_id}:role/{name}" for name in sorted(roles)]
-    statements = [_statement("ReadOwnServiceRoles", ROLE_READ, arns)]
+    read = ROLE_READ + (["iam:GetRolePolicy"] if inline else [])
+    statements = [_statement("ReadOwnServiceRoles", read, arns), *role_management(env, repo_dir, arns, write, inline)]
     if write:
-        statements.append(_statement("WriteOwnServiceRoles", ROLE_WRITE, arns))
         for name, service in sorted(roles.items()):
             sid = "Pass" + "".join(part.capitalize() for part in service.split(".")[0].split("-")) + "Role"
             statements.append(
@@ -266,7 +245,7 @@ def _roles(env: Environment, roles: Mapping[str, str], write: bool) -> list[Stat
     return statements
 
 
-def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
+def _dynamodb(model: Model, env: Environment, repo_dir: str, write: bool) -> list[Statement]:
     names = _Names(env)
     tables = [t.name for t in model.tables]
     table_arns = [
@@ -279,24 +258,47 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
     if env.dr_vault:
         vaults.append(names.arn("backup", f"backup-vault:{env.dr_vault}", env.dr_region))
     plans = [names.arn("backup", "backup-plan:*", env.region)]
+    replicas = ["dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica"] if env.dr_replication else []
     statements = [
-        _statement(
-            "Tables",
-            TABLE_READ + (TABLE_WRITE + (REPLICA_WRITE if env.dr_replication else []) if write else []),
-            table_arns,
-        ),
+        _statement("Tables", TABLE_READ + (TABLE_WRITE + replicas if write else []), table_arns),
         _statement("BackupVaults", VAULT_READ + (VAULT_WRITE if write else []), vaults),
         _statement("BackupPlans", PLAN_READ + (PLAN_WRITE if write else []), plans),
-        _statement("ListBackupPlans", ["backup:ListBackupPlans"], ["*"]),
+        # The post-deployment check finds the plan by name; the action has no resource type.
+        *([] if write else [_statement("ListBackupPlans", ["backup:ListBackupPlans"], ["*"])]),
         # The advanced DynamoDB features the DR copy needs are account settings: no resource type.
         _statement(
             "BackupRegionSettings",
             ["backup:DescribeRegionSettings", *(["backup:UpdateRegionSettings"] if write else [])],
             ["*"],
         ),
-        *_keys(env, [t.kms_aliases[env.name] for t in model.tables], components, write),
-        *_roles(env, {env.backup_role: "backup.amazonaws.com"}, write),
+        # DynamoDB (CreateTable) and AWS Backup (CreateBackupVault) use the keys with the caller's permissions.
+        *_keys(
+            env,
+            [t.kms_aliases[env.name] for t in model.tables],
+            components,
+            write,
+            ["kms:CreateGrant", "kms:Decrypt", "kms:RetireGrant"],
+        ),
+        *_roles(env, repo_dir, {env.backup_role: "backup.amazonaws.com"}, write, inline=False),
+        # Every table refresh describes the AWS managed key (the provider's default SSE key lookup).
+        _statement(
+            "DescribeDynamoDbManagedKey",
+            ["kms:DescribeKey"],
+            names.keys(),
+            {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/aws/dynamodb"]}},
+        ),
     ]
+    if write and env.dr_replication:
+        # Creating a replica copies the items into it: DynamoDB asks for item access on the replica only.
+        replicas = [
+            arn
+            for t in tables
+            for arn in (
+                names.arn("dynamodb", f"table/{t}", env.dr_region),
+                names.arn("dynamodb", f"table/{t}/index/*", env.dr_region),
+            )
+        ]
+        statements.append(_statement("FillNewReplicas", REPLICA_WRITE, replicas))
     if write:
         managed = [f"arn:{env.partition}:iam::aws:policy/service-role/{p}" for p in BACKUP_MANAGED_POLICIES]
         backup_role = f"arn:{env.partition}:iam::{env.account_id}:role/{env.backup_role}"
@@ -305,7 +307,7 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
                 "AttachBackupPolicies",
                 ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
                 [backup_role],
-                {"ArnEquals": {"iam:PolicyARN": managed}},
+                {"ArnEquals": {"iam:PolicyARN": managed}, "StringEquals": bounded(env, repo_dir)},
             ),
             # Creating a vault mounts its storage; the action has no resource type.
             _statement("MountVaultStorage", ["backup-storage:MountCapsule"], ["*"]),
@@ -324,24 +326,35 @@ def _dynamodb(model: Model, env: Environment, write: bool) -> list[Statement]:
     return statements
 
 
-def _s3(model: Model, env: Environment, write: bool) -> list[Statement]:
+def _s3(model: Model, env: Environment, repo_dir: str, write: bool) -> list[Statement]:
     buckets: list[str] = []
     content: list[str] = []
+    versioned: list[str] = []
     aliases: list[str] = []
     roles: dict[str, str] = {}
     for bucket in model.buckets:
         name = bucket.names[env.name]
         mine = [name, bucket.log_names[env.name]] + ([bucket.dr_names[env.name]] if env.dr_replication else [])
         buckets += [f"arn:{env.partition}:s3:::{b}" for b in mine]
-        content += [f"arn:{env.partition}:s3:::{b}/*" for b in mine]
+        # Only the template bucket holds objects the pipeline writes or checks (the log bucket is the
+        # logging service's, the DR copy S3 replication's).
+        content.append(f"arn:{env.partition}:s3:::{name}/*")
+        versioned.append(f"arn:{env.partition}:s3:::{name}")
         aliases.append(f"alias/{name}")
         if env.dr_replication:
             roles[f"{name}-replication"] = "s3.amazonaws.com"
+    replication = ["s3:PutReplicationConfiguration"] if env.dr_replication else []
     statements = [
-        _statement("Buckets", BUCKET_READ + (BUCKET_WRITE if write else []), buckets),
+        _statement("Buckets", BUCKET_READ + (BUCKET_WRITE + replication if write else []), buckets),
         _statement("Objects", OBJECT_READ + (OBJECT_WRITE if write else []), content),
         *_keys(env, aliases, [b.purpose for b in model.buckets], write),
     ]
+    if write:
+        # Removing a template (or a destroy) lists the object's versions and deletes each one.
+        statements += [
+            _statement("ListTemplateVersions", ["s3:ListBucketVersions"], versioned),
+            _statement("DeleteTemplateVersions", ["s3:DeleteObjectVersion"], content),
+        ]
     if not write:
         # The post-deployment check reads the template objects, which the bucket key encrypts.
         statements.append(
@@ -352,12 +365,27 @@ def _s3(model: Model, env: Environment, write: bool) -> list[Statement]:
                 {"ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
             )
         )
+        if env.dr_replication:
+            statements += _dr_reads(model, env)
     if roles:
-        statements += _roles(env, roles, write)
+        statements += _roles(env, repo_dir, roles, write, inline=True)
     return statements
+
+
+def _dr_reads(model: Model, env: Environment) -> list[Statement]:
+    """The post-deployment check reads each DR copy, which the DR bucket's own key (no alias) encrypts."""
+    dr_objects = [f"arn:{env.partition}:s3:::{b.dr_names[env.name]}/*" for b in model.buckets]
+    dr_keys = [_Names(env).arn("kms", "key/*", env.dr_region)]
+    owned = _owned_by(env, [b.purpose for b in model.buckets])
+    owned["StringEquals"]["kms:ViaService"] = f"s3.{env.dr_region}.amazonaws.com"
+    return [
+        _statement("ReadDrCopies", ["s3:GetObject"], dr_objects),
+        _statement("DecryptDrCopies", ["kms:Decrypt"], dr_keys, owned),
+    ]
 
 
 def role_policy(model: Model, access: RepoAccess, repo_dir: str, env: Environment, write: bool) -> Policy:
     """The permission policy of the plan (``write=False``) or apply role of a repo in ``env``."""
-    resources = _dynamodb(model, env, write) if access.kind == "dynamodb" else _s3(model, env, write)
+    build = _dynamodb if access.kind == "dynamodb" else _s3
+    resources = build(model, env, repo_dir, write)
     return {"Version": "2012-10-17", "Statement": [*_state(env, repo_dir, write), *resources]}

@@ -18,6 +18,11 @@ locals {
     prod = "bbws-dynamodb-prod-backup"
     sit  = "bbws-dynamodb-sit-backup"
   }
+  boundary_names = {
+    dev  = "2_1_bbws_dynamodb_schemas-boundary-dev"
+    prod = "2_1_bbws_dynamodb_schemas-boundary-prod"
+    sit  = "2_1_bbws_dynamodb_schemas-boundary-sit"
+  }
   # Tables backed up per environment (a table can opt out of an environment in its schema file).
   backed_up_tables = {
     dev  = ["campaigns", "products", "tenants"]
@@ -163,9 +168,11 @@ data "aws_iam_policy_document" "assume_backup" {
   }
 }
 
+# Under the bootstrap's permissions boundary: the apply role may write this role only while it has it.
 resource "aws_iam_role" "backup" {
-  name               = local.role_names[var.environment]
-  assume_role_policy = data.aws_iam_policy_document.assume_backup.json
+  name                 = local.role_names[var.environment]
+  assume_role_policy   = data.aws_iam_policy_document.assume_backup.json
+  permissions_boundary = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.boundary_names[var.environment]}"
 }
 
 resource "aws_iam_role_policy_attachment" "backup" {

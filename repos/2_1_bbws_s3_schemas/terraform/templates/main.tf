@@ -18,6 +18,11 @@ locals {
     prod = "bbws-templates-dr-prod"
     sit  = "bbws-templates-dr-sit"
   }
+  boundary_names = {
+    dev  = "2_1_bbws_s3_schemas-boundary-dev"
+    prod = "2_1_bbws_s3_schemas-boundary-prod"
+    sit  = "2_1_bbws_s3_schemas-boundary-sit"
+  }
 
   bucket_name     = local.bucket_names[var.environment]
   log_bucket_name = local.log_bucket_names[var.environment]
@@ -35,6 +40,8 @@ locals {
   bucket_arn     = "arn:${data.aws_partition.current.partition}:s3:::${local.bucket_name}"
   log_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${local.log_bucket_name}"
   dr_bucket_arn  = "arn:${data.aws_partition.current.partition}:s3:::${local.dr_bucket_name}"
+  # The bootstrap's permissions boundary: every role this root creates carries it.
+  role_boundary = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.boundary_names[var.environment]}"
 }
 
 # ------------------------------------------------------------------------------------------------ key

@@ -62,6 +62,14 @@ resource "aws_iam_role" "github" {
   depends_on = [aws_iam_openid_connect_provider.github]
 }
 
+# Every role the pipelines create (backup, replication) must carry this boundary: the apply role may write
+# a role only when it does, and can neither change nor remove it.
+resource "aws_iam_policy" "boundary" {
+  name        = local.access.boundary.name
+  description = local.access.boundary.description
+  policy      = jsonencode(local.access.boundary.policy)
+}
+
 resource "aws_iam_role_policy" "github" {
   for_each = local.access.roles
 

@@ -154,8 +154,9 @@ data "aws_iam_policy_document" "replication_assume" {
 resource "aws_iam_role" "replication" {
   count = var.dr_replication ? 1 : 0
 
-  name               = "${local.bucket_name}-replication"
-  assume_role_policy = data.aws_iam_policy_document.replication_assume.json
+  name                 = "${local.bucket_name}-replication"
+  assume_role_policy   = data.aws_iam_policy_document.replication_assume.json
+  permissions_boundary = local.role_boundary
 }
 
 # Exactly what S3 replication needs: read versions here, write replicas there, with both keys.

@@ -1,0 +1,237 @@
+"""Least privilege, proven: every AWS request of the pipelines is allowed to the role that makes it.
+
+Each repo is run as its workflows run it, for dev and prod, on a moto server, with every request recorded
+(tests/support/iam_record.py) and tagged with the role of the job that makes it: the plan role for init,
+plan, the second plan and the post-deployment check; the apply role for apply, a change (a template or a
+table setting removed) and destroy (dev). Every request, plus what AWS authorizes on the caller's behalf
+and the requests the emulator cannot make (tests/support/iam_proof.py), is evaluated against the role's
+generated policy by @cloud-copilot/iam-simulate (tools/iam). The probes, requests no role may make, must
+be denied.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.iam_unexercised import UNEXERCISED
+from tests.conftest import REPOS, ROOT
+from tests.support import tf
+from tests.support.deploy import Deployment, dynamodb_overrides, prepare, read_spec
+from tests.support.iam_authz import Authorization
+from tests.support.iam_proof import Role, denied_summary, evaluate, evaluate_recording, probes, roles_of, tool_missing
+from tests.support.iam_record import recording_env, tag
+from tests.support.moto import moto_server
+
+pytestmark = [pytest.mark.e2e]
+
+S3 = REPOS / "2_1_bbws_s3_schemas"
+DYNAMODB = REPOS / "2_1_bbws_dynamodb_schemas"
+
+
+def _overrides(repo: Path) -> dict[str, str]:
+    if repo == DYNAMODB:
+        return dynamodb_overrides(read_spec(repo))
+    from tests.e2e.test_s3_apply import OVERRIDES
+
+    return dict(OVERRIDES)
+
+
+class Pipeline:
+    """A deployment whose terraform runs and scripts are recorded under the role of their job."""
+
+    def __init__(self, deployment: Deployment, record_dir: Path, repo_name: str) -> None:
+        self.deployment = deployment
+        self.record_dir = record_dir
+        self.repo_name = repo_name
+
+    def env(self, role: str) -> dict[str, str]:
+        return {
+            **self.deployment.tf_env(),
+            **recording_env(self.record_dir, tag(self.repo_name, self.deployment.env, role)),
+        }
+
+    def terraform(
+        self, role: str, component: str, *args: str, ok: tuple[int, ...] = (0,)
+    ) -> subprocess.CompletedProcess[str]:
+        root = self.deployment.root(component)
+        var_file = f"-var-file=../../environments/{self.deployment.env}.tfvars"
+        init = [
+            "init",
+            f"-backend-config=backend/{self.deployment.env}.tfbackend",
+            "-backend-config=use_path_style=true",
+            "-reconfigure",
+        ]
+        tf.run(init, root, self.env(role))
+        return tf.run([args[0], *args[1:], var_file], root, self.env(role), ok=ok)
+
+    def script(self, role: str, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *argv],
+            cwd=self.deployment.repo,
+            env={**os.environ, **self.deployment.server.env(), **self.env(role), "AWS_MAX_ATTEMPTS": "1"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+
+def _component_lifecycle(pipeline: Pipeline, component: str) -> None:
+    pipeline.terraform("plan", component, "plan", "-lock=true")
+    pipeline.terraform("apply", component, "apply", "-auto-approve")
+    pipeline.terraform("plan", component, "plan", "-detailed-exitcode", ok=(0, 2))
+
+
+def _lifecycle(pipeline: Pipeline, components: list[str], change: Mapping[str, tuple[str, str, str]]) -> None:
+    """Plan, apply and plan again each component (in parallel, as the matrix does), check, change, destroy."""
+    with ThreadPoolExecutor(max_workers=len(components)) as pool:
+        list(pool.map(lambda c: _component_lifecycle(pipeline, c), components))
+    pipeline.script("plan", "scripts/post_deploy_check.py", "--env", pipeline.deployment.env)
+    if pipeline.deployment.env != "dev":
+        return
+    for component, (file, old, new) in change.items():
+        path = pipeline.deployment.root(component) / file
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new, 1))
+        pipeline.terraform("apply", component, "apply", "-auto-approve")
+    # The backup component stays: its vault's access policy denies DeleteBackupVault to the pipeline's
+    # roles (and the apply role may not remove that policy); an administrator deletes a vault.
+    for component in (c for c in components if c != "backup"):
+        result = pipeline.terraform("apply", component, "destroy", "-auto-approve", ok=(0, 1))
+        # The access-log bucket keeps the logs S3 wrote into it (no force_destroy): a destroy stops there.
+        assert result.returncode == 0 or "BucketNotEmpty" in result.stdout + result.stderr, result.stderr[-3000:]
+
+
+def _run(repo: Path, env: str, record_dir: Path, workdir: Path) -> None:
+    spec = read_spec(repo)
+    components = [c["name"] for c in spec["components"]]
+    # A template removed: the provider lists the object's versions and deletes each.
+    change = (
+        {components[0]: ("objects.tf", '    "receipts/receipt.txt"', '    # "receipts/receipt.txt"')}
+        if repo == S3
+        else {}
+    )
+    e = next(x for x in spec["environments"] if x["name"] == env)
+    with moto_server(e["account_id"], e["region"], workdir / "moto.log") as server:
+        deployment = prepare(repo, workdir, env, server, _overrides(repo))
+        _lifecycle(Pipeline(deployment, record_dir, repo.name), components, change)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both repos' lifecycles in dev and prod, each on its own moto server, in parallel, recorded."""
+    _needs_engine()  # before the runs: without the engine they prove nothing
+    # Kept under build/ (ignored by git) for a look after the run: `python -m tests.support.iam_proof DIR REPO...`
+    record_dir = ROOT / "build" / "iam-proof" / "recording"
+    shutil.rmtree(record_dir, ignore_errors=True)
+    record_dir.mkdir(parents=True)
+    runs = [(repo, env) for repo in (S3, DYNAMODB) for env in ("dev", "prod")]
+    workdirs = [tmp_path_factory.mktemp(f"iam-{repo.name}-{env}") for repo, env in runs]
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        list(pool.map(lambda r: _run(r[0][0], r[0][1], record_dir, r[1]), zip(runs, workdirs, strict=True)))
+    return record_dir
+
+
+def _roles() -> dict[str, Role]:
+    return {**roles_of(S3), **roles_of(DYNAMODB)}
+
+
+def _report(authz: list[Authorization], verdicts: list[str], want: str) -> list[str]:
+    wrong = Counter(
+        f"{a.role}: {a.action} on {a.resource} ({a.why}{'; on behalf: ' + a.on_behalf if a.on_behalf else ''}) -> {v}"
+        for a, v in zip(authz, verdicts, strict=True)
+        if (v == "Allowed") != (want == "Allowed")
+    )
+    return [f"{n} x {line}" for line, n in sorted(wrong.items())]
+
+
+def _needs_engine() -> None:
+    reason = tool_missing()
+    if reason is not None:
+        if os.environ.get("BBWS_REQUIRE_TOOLS"):
+            pytest.fail(f"{reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def evaluated(recorded: Path) -> tuple[list[Authorization], list[str], int]:
+    """Every recorded request's authorizations and the emulator's gaps, with the engine's verdicts."""
+    _needs_engine()
+    return evaluate_recording(recorded, [S3, DYNAMODB])
+
+
+def test_every_recorded_request_is_allowed_to_its_role(evaluated: tuple[list[Authorization], list[str], int]) -> None:
+    authz, verdicts, requests = evaluated
+    denied = denied_summary(authz, verdicts)
+    count = sum(v != "Allowed" for v in verdicts)
+    summary = f"{requests} requests, {len(authz)} authorizations evaluated, {count} denied"
+    assert requests > 1000 and not denied, summary + "\n" + "\n".join(denied)
+
+
+def test_every_allowed_action_is_used_or_has_a_reason(evaluated: tuple[list[Authorization], list[str], int]) -> None:
+    authz, verdicts, _ = evaluated
+    used: dict[str, set[str]] = {}
+    for a, verdict in zip(authz, verdicts, strict=True):
+        if verdict == "Allowed":
+            used.setdefault(a.role, set()).add(a.action)
+    unused = []
+    for role_tag, role in _roles().items():
+        if role_tag.split("~")[1] not in ("dev", "prod"):
+            continue  # sit's policies have dev's shape; the runs are dev and prod
+        for statement in role.policy["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            for action in statement["Action"]:
+                if action not in used.get(role_tag, set()) and action not in UNEXERCISED:
+                    unused.append(f"{role_tag}: {action} ({statement['Sid']})")
+    assert not unused, "allowed, never used, no reason in generator.iam_unexercised:\n" + "\n".join(sorted(set(unused)))
+
+
+# Finding 3 of issue 21 is not fixed: KMS authorizes tag on create only through an IAM permission that
+# cannot name the key (https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html), so
+# an apply role may still tag a foreign key with its own Environment/Component (nothing else on that key:
+# the other probes prove it). Its probes are kept apart, expected to fail, and strict: a fix makes this
+# test say so.
+OPEN = ("tagging it as ours",)
+
+
+def _probes(open_findings: bool) -> list[Authorization]:
+    roles = _roles()
+    authz: list[Authorization] = []
+    for repo in (S3, DYNAMODB):
+        spec: Mapping[str, Any] = read_spec(repo)
+        for env in ("dev", "sit", "prod"):
+            authz += probes(repo.name, spec, env, roles)
+    return [a for a in authz if any(o in a.why for o in OPEN) == open_findings]
+
+
+def _assert_denied(authz: list[Authorization]) -> None:
+    verdicts = evaluate(_roles(), authz)
+    allowed = _report(authz, verdicts, "Denied")
+    assert not allowed, f"{len(allowed)} of {len(authz)} probes allowed:\n" + "\n".join(allowed)
+
+
+def test_no_role_reaches_what_it_does_not_own() -> None:
+    _needs_engine()
+    authz = _probes(open_findings=False)
+    assert len(authz) > 100, "the probes name every role"
+    _assert_denied(authz)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 21 finding 3: tag on create lets an apply role tag a foreign key")
+def test_open_findings_stay_out_of_reach() -> None:
+    _needs_engine()
+    authz = _probes(open_findings=True)
+    assert authz
+    _assert_denied(authz)
