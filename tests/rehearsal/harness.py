@@ -54,6 +54,7 @@ class Run:
 
     returncode: int
     results: dict[str, str]
+    steps: dict[tuple[str, str], str]
     seconds: dict[str, float]
     log: Path
     run_dir: Path
@@ -64,15 +65,22 @@ class Run:
         assert len(found) <= 1, f"{job!r} matches several jobs: {found}"
         return self.results[found[0]] if found else None
 
+    def step(self, job: str, step: str) -> str | None:
+        """The result of step ``step`` (its name) of the job named (or ending with) ``job``; None if not run."""
+        found = [r for (j, s), r in self.steps.items() if (j == job or j.endswith("/" + job)) and s == step]
+        assert len(found) <= 1, f"{job!r}/{step!r} matches several steps"
+        return found[0] if found else None
+
     def assumed_roles(self) -> list[dict[str, Any]]:
         """Every AssumeRoleWithWebIdentity the configure-aws-credentials stand-in made: job, role, claims."""
         path = self.run_dir / "assumed-roles.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def parse_act_json(lines: list[str]) -> tuple[dict[str, str], dict[str, float]]:
-    """Job results and durations (first to last log line of the job) from ``act --json`` output."""
+def parse_act_json(lines: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str], dict[str, float]]:
+    """Job results, step results and job durations (first to last line of the job) from ``act --json``."""
     results: dict[str, str] = {}
+    steps: dict[tuple[str, str], str] = {}
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     for line in lines:
@@ -88,7 +96,9 @@ def parse_act_json(lines: list[str]) -> tuple[dict[str, str], dict[str, float]]:
         last[job] = stamp
         if "jobResult" in entry:
             results[job] = entry["jobResult"]
-    return results, {job: last[job] - first[job] for job in first}
+        if "stepResult" in entry and entry.get("stage") == "Main":
+            steps[(job, entry["step"])] = entry["stepResult"]
+    return results, steps, {job: last[job] - first[job] for job in first}
 
 
 def job_environments(workflows: Path) -> dict[str, str]:
@@ -134,8 +144,18 @@ class Rehearsal:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
         git(self.origin, "add", "-A")
-        git(self.origin, "-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid",
-            "commit", "-q", "--allow-empty", "-m", message)
+        git(
+            self.origin,
+            "-c",
+            "user.name=Rehearsal",
+            "-c",
+            "user.email=rehearsal@example.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            message,
+        )
         return git(self.origin, "rev-parse", "HEAD")
 
     def head(self) -> str:
@@ -169,6 +189,7 @@ class Rehearsal:
         event: Mapping[str, Any],
         inputs: Mapping[str, str] = {},
         ref: str = "refs/heads/main",
+        extra_env: Mapping[str, str] = {},
     ) -> Run:
         """Run ``.github/workflows/<workflow>`` of the origin's checked-out commit for one event."""
         act = act_binary()
@@ -179,19 +200,33 @@ class Rehearsal:
         payload = dict(event)
         if event_name == "workflow_dispatch":
             payload["inputs"] = dict(inputs)
-        payload.setdefault("repository", {"full_name": self.repository, "name": self.repository.split("/")[1],
-                                          "owner": {"login": self.repository.split("/")[0]}})
+        payload.setdefault(
+            "repository",
+            {
+                "full_name": self.repository,
+                "name": self.repository.split("/")[1],
+                "owner": {"login": self.repository.split("/")[0]},
+            },
+        )
         (run_dir / "event.json").write_text(json.dumps(payload))
-        env = self.env(run_dir, inputs)
+        env = {**self.env(run_dir, inputs), **extra_env}
         command = [
-            act, event_name,
-            "--workflows", f".github/workflows/{workflow}",
-            "--eventpath", str(run_dir / "event.json"),
+            act,
+            event_name,
+            "--workflows",
+            f".github/workflows/{workflow}",
+            "--eventpath",
+            str(run_dir / "event.json"),
             *(arg for label in RUNS_ON for arg in ("--platform", f"{label}=-self-hosted")),
-            "--action-offline-mode", "--no-skip-checkout", "--json", "--no-cache-server",
+            "--action-offline-mode",
+            "--no-skip-checkout",
+            "--json",
+            "--no-cache-server",
             *(arg for value in local_repositories(PINS) for arg in ("--local-repository", value)),
-            "--secret", "GITHUB_TOKEN=rehearsal-token",
-            "--env", f"GITHUB_RUN_ID={run_id}",
+            "--secret",
+            "GITHUB_TOKEN=rehearsal-token",
+            "--env",
+            f"GITHUB_RUN_ID={run_id}",
             *(arg for key, value in env.items() for arg in ("--env", f"{key}={value}")),
         ]
         log = run_dir / "act.jsonl"
@@ -205,9 +240,9 @@ class Rehearsal:
                 env={**os.environ, **env, "HOME": str(self.workdir / "home"), "GITHUB_REF": ref},
                 timeout=900,
             )
-        results, seconds = parse_act_json(log.read_text().splitlines())
+        results, steps, seconds = parse_act_json(log.read_text().splitlines())
         seconds["(total)"] = time.monotonic() - started
-        return Run(done.returncode, results, seconds, log, run_dir)
+        return Run(done.returncode, results, steps, seconds, log, run_dir)
 
 
 def prepare_origin(source: Path, origin: Path, repository: str) -> None:
@@ -218,8 +253,17 @@ def prepare_origin(source: Path, origin: Path, repository: str) -> None:
     shutil.copytree(source, origin, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "tfplan*"))
     git(origin, "init", "-q", "-b", "main")
     git(origin, "add", "-A")
-    git(origin, "-c", "user.name=Rehearsal", "-c", "user.email=rehearsal@example.invalid",
-        "commit", "-q", "-m", "Generated repo as committed")
+    git(
+        origin,
+        "-c",
+        "user.name=Rehearsal",
+        "-c",
+        "user.email=rehearsal@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "Generated repo as committed",
+    )
     git(origin, "remote", "add", "origin", f"https://github.com/{repository}.git")
 
 
@@ -228,7 +272,9 @@ def prepare_python(venv: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     site = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     ours = [p for p in sys.path if p.endswith("site-packages")]
     (Path(site) / "rehearsal-base.pth").write_text("\n".join(ours) + "\n")

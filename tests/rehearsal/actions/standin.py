@@ -214,6 +214,10 @@ def upload_artifact() -> None:
         destination = target / path.relative_to(root)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
+    # Fault point for the tests: the stored artifact changes between upload and download.
+    if fnmatch(name, os.environ.get("REHEARSAL_FAULT_TAMPER_ARTIFACT", "\0")):
+        first = sorted(p for p in target.rglob("*") if p.is_file())[0]
+        first.write_bytes(first.read_bytes() + b"\n")
     print(f"uploaded {len(files)} file(s) as {name}")
 
 
