@@ -71,6 +71,19 @@ class Run:
         assert len(found) <= 1, f"{job!r}/{step!r} matches several steps"
         return found[0] if found else None
 
+    def output(self, job: str) -> str:
+        """What the job named (or ending with) ``job`` printed, from act's JSON output."""
+        text = []
+        for line in self.log.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            name = (entry.get("job") or "").strip()
+            if entry.get("raw_output") and (name == job or name.endswith("/" + job)):
+                text.append(entry["msg"])
+        return "".join(text)
+
     def assumed_roles(self) -> list[dict[str, Any]]:
         """Every AssumeRoleWithWebIdentity the configure-aws-credentials stand-in made: job, role, claims."""
         path = self.run_dir / "assumed-roles.jsonl"

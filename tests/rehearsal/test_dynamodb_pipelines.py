@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.rehearsal.conftest import account_client
-from tests.rehearsal.harness import Rehearsal, Run
+from tests.rehearsal.harness import Rehearsal, Run, git
 
 pytestmark = pytest.mark.rehearsal
 
@@ -54,8 +54,6 @@ def _state_versions(rehearsal: Rehearsal, component: str) -> list[str]:
 
 
 def _tags(rehearsal: Rehearsal, pattern: str) -> dict[str, str]:
-    from tests.rehearsal.harness import git
-
     names = git(rehearsal.origin, "tag", "--list", pattern).split()
     return {name: git(rehearsal.origin, "rev-parse", f"{name}^{{commit}}") for name in names}
 
@@ -66,6 +64,46 @@ def _component_jobs(run: Run, component: str, env: str = "dev") -> dict[str, str
 
 def _explain(run: Run) -> str:
     return f"act exited {run.returncode}; jobs {json.dumps(run.results, indent=1)}; log {run.log}"
+
+
+VALIDATE_JOBS = ("terraform fmt", "Validate table schema files", "checkov (Terraform security scan)")
+
+
+def _pull_request(rehearsal: Rehearsal, branch: str, edits: dict[str, str | None]) -> Run:
+    """Commit ``edits`` on a new branch off main and run validate.yml for a pull request from it."""
+    git(rehearsal.origin, "checkout", "-q", "-b", branch, "main")
+    try:
+        head = rehearsal.commit(f"{branch}: change", edits)
+        event = {
+            "number": 1,
+            "pull_request": {"number": 1, "head": {"ref": branch, "sha": head}, "base": {"ref": "main"}},
+        }
+        return rehearsal.run("validate.yml", "pull_request", event, ref="refs/pull/1/merge")
+    finally:
+        git(rehearsal.origin, "checkout", "-q", "main")
+
+
+def test_pull_request_validates(dynamodb: Rehearsal) -> None:
+    """Scenario 1: a pull request with a valid change passes every validation job."""
+    run = _pull_request(dynamodb, "docs", _touch(dynamodb, "README.md", "A reviewed line."))
+    assert run.returncode == 0, _explain(run)
+    for job in VALIDATE_JOBS:
+        assert run.result(job) == "success", job
+    components = [job for job in run.results if "terraform validate (" in job]
+    assert len(components) == 4 and {run.results[j] for j in components} == {"success"}, run.results
+
+
+def test_pull_request_with_a_broken_table_file_fails_naming_it(dynamodb: Rehearsal) -> None:
+    """Scenario 1: a partition key typed BOOL fails the schema job, which names the file and the key."""
+    path = dynamodb.origin / "schemas" / "tenants.json"
+    table = json.loads(path.read_text())
+    table["primaryKey"]["partitionKey"]["type"] = "BOOL"
+    run = _pull_request(dynamodb, "broken", {"schemas/tenants.json": json.dumps(table, indent=2) + "\n"})
+    assert run.returncode != 0
+    assert run.result("Validate table schema files") == "failure", _explain(run)
+    assert run.result("terraform fmt") == "success"
+    assert "schemas/tenants.json:" in run.output("Validate table schema files")
+    assert "/primaryKey/partitionKey/type" in run.output("Validate table schema files")
 
 
 def test_push_changing_one_table_deploys_exactly_that_component(dynamodb: Rehearsal) -> None:
