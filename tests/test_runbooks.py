@@ -9,12 +9,13 @@ need (KMS keys cost ~12 s each in moto):
 - DynamoDB repo: the first table and the backup component applied to the first environment; the first
   table's state object gets a second version (the same bytes written again), so ``state_rollback.py
   --version-id previous`` has a version to go back to;
-- S3 repo: nothing applied (its post-deployment check is not a runnable example: moto ignores
-  ``Condition`` in bucket policies, see tests/e2e/test_s3_apply.py); its first component's state object
-  is seeded with two versions of an empty state, which ``terraform plan`` and the rollback read.
+- S3 repo: nothing applied (its post-deployment check is not a runnable example; it runs in
+  tests/e2e/test_operations.py); its first component's state object is seeded with two versions of an
+  empty state, which ``terraform plan`` and the rollback read.
 
 Emulator-only settings live in override files in the test's copy (path-style S3 for the provider and
-the backend, and the moto gaps of ``tests.support.deploy``), never in the shipped code.
+the backend, and the emulator gaps of ``tests.support.deploy``, listed in tests/support/emulator_gaps.py),
+never in the shipped code.
 
 The static tests (not e2e) check every command block, runnable or not: scripts and their flags exist,
 ``gh workflow run`` names a workflow and its inputs, ``bbws-gen`` subcommands and flags exist, links

@@ -8,9 +8,8 @@ one creating the OIDC provider. A
 second plan of each is empty, and the roles in IAM carry exactly the subjects and policies of
 bootstrap/policies/<env>.json (which tests/test_trust.py proves safe against the workflows).
 
-moto 5.2.5 ignores ``Condition`` in bucket policies, so the state bucket's TLS-only Deny would deny
-every request here: the test's copy drops that one policy (``count = 0``, an override file), and
-``test_state_bucket_policy_is_tls_only`` checks the policy document terraform computed instead.
+The state bucket's TLS-only policy applies as generated: the emulator speaks HTTPS and evaluates
+``aws:SecureTransport`` (tests/support/emulator.py), so the S3 backend works under it as it does in AWS.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ pytestmark = pytest.mark.e2e
 
 FIRST = REPOS / "2_1_bbws_dynamodb_schemas"
 SECOND = REPOS / "2_1_bbws_s3_schemas"
-NO_TLS_DENY = 'resource "aws_s3_bucket_policy" "state" {\n  count = 0 # moto 5.2.5 ignores Condition\n}\n'
 LOCAL_STATE = 'terraform {\n  backend "local" {}\n}\n'
 ACCOUNT_PIECES = ["-var=create_github_oidc_provider=true", "-var=create_state_bucket=true"]
 
@@ -49,7 +47,7 @@ class Bootstrap:
         self.root = workdir / source.name / "bootstrap"
         shutil.copytree(source / "bootstrap", self.root)
         shutil.copytree(source / "environments", self.root.parent / "environments")
-        (self.root / "emulator_override.tf").write_text(PROVIDER_OVERRIDE.split("\n\n")[0] + "\n" + NO_TLS_DENY)
+        (self.root / "emulator_override.tf").write_text(PROVIDER_OVERRIDE.split("\n\n")[0] + "\n")
         self.env = env
         self.server = server
         self.tf_env = {**server.env(), "TF_CLI_CONFIG_FILE": str(tf.cli_config(workdir))}
@@ -170,16 +168,17 @@ def test_roles_in_iam_are_exactly_the_policy_files(
 
 
 def test_state_bucket_policy_is_tls_only(accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]]) -> None:
-    """The real root's TLS-only Deny (dropped in the emulator copy), as terraform computed it into state."""
+    """The real root's TLS-only Deny, applied to the state bucket the S3 backend then used (over HTTPS)."""
     server, first, _ = accounts["dev"]
-    body = server.client("s3").get_object(
-        Bucket=first.policies["state_bucket"], Key=f"{FIRST.name}/bootstrap/terraform.tfstate"
-    )["Body"]
+    s3 = server.client("s3")
+    bucket = first.policies["state_bucket"]
+    body = s3.get_object(Bucket=bucket, Key=f"{FIRST.name}/bootstrap/terraform.tfstate")["Body"]
     state = json.loads(body.read())
     (document,) = [r for r in state["resources"] if r["mode"] == "data" and r["name"] == "state"]
-    (deny,) = json.loads(document["instances"][0]["attributes"]["json"])["Statement"]
-    bucket = f"arn:aws:s3:::{first.policies['state_bucket']}"
+    computed = json.loads(document["instances"][0]["attributes"]["json"])
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == computed
+    (deny,) = computed["Statement"]
+    arn = f"arn:aws:s3:::{bucket}"
     assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
-    assert sorted(deny["Resource"]) == [bucket, f"{bucket}/*"]
+    assert sorted(deny["Resource"]) == [arn, f"{arn}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert (first.root / "state.tf").read_text().count("policy = data.aws_iam_policy_document.state.json") == 1

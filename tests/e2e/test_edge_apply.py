@@ -2,8 +2,9 @@
 
 A table without a sort key, with TTL, streams and PITR off and an INCLUDE projection (sessions); a numeric
 sort key, an LSI and a KEYS_ONLY stream (readings, left out of AWS Backup in dev). dev has no DR
-replication, so only the emulator's Backup gaps need overrides (tests/support/deploy.py lists them); the
-selection moto lacks is read from the real root's plan instead.
+replication, so only the emulator's Backup gaps need overrides (tests/support/emulator_gaps.py: BACKUP_TAGS,
+BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY); the selection moto lacks is read from the real
+root's plan instead.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def test_backup_second_plan_adds_only_what_moto_lacks_and_selects_tables_backed_
     """The backup root's second plan, with the workarounds for what moto lacks taken out.
 
     One plan serves both checks: everything applied shows no change, and the selection, region settings
-    and vault policy (CreateBackupSelection, UpdateRegionSettings, PutBackupVaultAccessPolicy are not in
-    moto 5.2.5) are all that would be created, the selection naming only the tables backed up in dev.
+    and vault policy (emulator_gaps.BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY) are all that
+    would be created, the selection naming only the tables backed up in dev.
     """
     override = deployed.root("backup") / "emulator_override.tf"
     text = override.read_text()

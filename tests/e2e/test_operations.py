@@ -4,14 +4,10 @@ Each script runs as the workflows run it: ``python scripts/<name>.py`` in a copy
 against a moto server on 127.0.0.1 (``AWS_ENDPOINT_URL``) after the real terraform applied the roots.
 Emulator runs are kept lean: the rollback story applies only ``tenants``; each KMS key costs ~12 s.
 
-Emulator gaps (moto 5.2.5), worked around only in the test's copy of a root (override files):
-- the DynamoDB repo's gaps (replicas, AWS Backup tags and selections): the overrides of
-  ``tests.support.deploy``, see ``tests/e2e/test_dynamodb_apply.py``;
-- moto applies a bucket policy's Deny to object requests whatever its ``Condition``, so the real
-  TLS-only policy would deny reading the templates. The copy writes the same policy with the action
-  spelled ``S3:*``: IAM action names are case-insensitive, so to AWS it is the very same policy, which is
-  what post_deploy_check.py sees and accepts; moto matches actions case-sensitively and leaves object
-  requests alone. Everything else in the S3 root gets the overrides of ``test_s3_apply.py``.
+Emulator gaps are listed in tests/support/emulator_gaps.py; they are worked around only in the test's
+copy of a root (override files): the DynamoDB repo's through ``tests.support.deploy`` (see
+``tests/e2e/test_dynamodb_apply.py``), the S3 repo's through ``test_s3_apply.py``. The S3 repo's bucket
+policies apply as generated (the emulator speaks HTTPS and evaluates ``aws:SecureTransport``).
 """
 
 from __future__ import annotations
@@ -63,25 +59,6 @@ V2_GSI = """  attribute {
     projection_type = "ALL"
   }
 
-"""
-
-# The templates bucket's real TLS-only policy with the action spelled S3:* (see the module docstring), in
-# an override file read after emulator_override.tf (which holds test_s3_apply.py's placeholders).
-TLS_ONLY_OVERRIDE = """resource "aws_s3_bucket_policy" "this" {
-  # IAM action names are case-insensitive: "S3:*" is s3:* to AWS; moto 5.2.5 ignores Condition and
-  # matches actions case-sensitively, so only this spelling lets it serve objects under a TLS-only Deny.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "S3:*"
-      Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
-}
 """
 
 
@@ -455,8 +432,9 @@ def _rows(output: str) -> list[list[str]]:
     return rows
 
 
-# moto 5.2.5 answers ListBackupSelections with a 500 and DescribeRegionSettings with a 404, so these two
-# checks fail on the emulator only; tests/unit/test_post_deploy_recorded.py runs them on recorded responses.
+# emulator_gaps.BACKUP_SELECTION (ListBackupSelections: 500) and BACKUP_REGION_SETTINGS_AND_VAULT_POLICY
+# (DescribeRegionSettings: 404): these two checks fail on the emulator only;
+# tests/unit/test_post_deploy_recorded.py runs them on recorded responses.
 MOTO_GAP_CHECKS = {("backup selection", "backup"), ("advanced DynamoDB backup", "backup")}
 
 
@@ -537,7 +515,6 @@ def s3_deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment
     component = spec["templates_purpose"]
     with moto_server(env["account_id"], env["region"], workdir / "moto.log") as server:
         deployment = prepare(S3_REPO, workdir, ENV, server, OVERRIDES)
-        (deployment.root(component) / "tls_only_override.tf").write_text(TLS_ONLY_OVERRIDE)
         apply(deployment, component)
         yield deployment
 

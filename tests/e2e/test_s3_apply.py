@@ -1,11 +1,9 @@
 """The generated S3 repo, applied for real: terraform + S3 backend + moto server on 127.0.0.1.
 
-Emulator gaps in moto 5.2.5, each worked around only in the test's copy of the root (override file):
-- moto ignores ``Condition`` in bucket policies, so the TLS-only Deny would deny every object request,
-  even over HTTPS: the copy swaps the policies for a placeholder; the real policies are checked from the
-  plan (``test_planned_policies_are_tls_only_and_private``), with the shipped check_bucket_policy.py;
-- the replication rule's ``delete_marker_replication`` shows a diff on every plan: the copy ignores
-  changes to the replication rule (the configuration itself is checked through the S3 API).
+The bucket policies apply as generated: the emulator speaks HTTPS and evaluates their TLS-only Deny
+(tests/support/emulator.py). Emulator gaps (tests/support/emulator_gaps.py), each worked around only in
+the test's copy of the root: ``DELETE_MARKER_REPLICATION_DIFF`` (an override file ignores changes to the
+replication rule; the configuration itself is checked through the S3 API) and ``NO_REPLICATION``.
 """
 
 from __future__ import annotations
@@ -13,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,33 +32,13 @@ SPEC = read_spec(REPO)
 COMPONENT = SPEC["templates_purpose"]
 BUCKET = next(b for b in SPEC["buckets"] if b["purpose"] == COMPONENT)
 
-# moto 5.2.5 ignores Condition, so the real TLS-only Deny would deny every request in the emulator; the
-# log bucket keeps only its grant to the logging service, which moto checks as AWS does.
-PLACEHOLDER_POLICIES = "".join(
-    f"""resource "aws_s3_bucket_policy" "{name}" {{
-  policy = jsonencode({{
-    Version   = "2012-10-17"
-    Statement = [{statement}]
-  }})
-}}
-"""
-    for name, statement in [
-        ("this", '{ Effect = "Deny", Principal = "*", Action = "s3:PutBucketWebsite", Resource = local.bucket_arn }'),
-        (
-            "logs",
-            '{ Effect = "Allow", Principal = { Service = "logging.s3.amazonaws.com" }, Action = "s3:PutObject",'
-            ' Resource = "${local.log_bucket_arn}/s3-access/${local.bucket_name}/*" }',
-        ),
-        ("dr", '{ Effect = "Deny", Principal = "*", Action = "s3:PutBucketWebsite", Resource = local.dr_bucket_arn }'),
-    ]
-)
 REPLICATION_RULE_IGNORED = """resource "aws_s3_bucket_replication_configuration" "this" {
   lifecycle {
-    ignore_changes = [rule] # moto 5.2.5: delete_marker_replication diffs on every plan
+    ignore_changes = [rule] # tests/support/emulator_gaps.py: DELETE_MARKER_REPLICATION_DIFF
   }
 }
 """
-OVERRIDES = {COMPONENT: PLACEHOLDER_POLICIES + REPLICATION_RULE_IGNORED}
+OVERRIDES = {COMPONENT: REPLICATION_RULE_IGNORED}
 MANDATORY_TAGS = {"Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component", "BackupPolicy"}
 
 
@@ -139,28 +118,20 @@ def test_replication_to_the_dr_region_only_where_the_environment_says(deployed: 
     assert dr.get_bucket_versioning(Bucket=BUCKET["dr_names"][deployed.env])["Status"] == "Enabled"
 
 
-def test_planned_policies_are_tls_only_and_private(deployed: Deployment, tmp_path: Path) -> None:
-    """The real policies (swapped out for the emulator) as the plan has them, checked by the shipped script."""
-    override = deployed.root(COMPONENT) / "emulator_override.tf"
-    text = override.read_text()
-    override.write_text(text.replace(PLACEHOLDER_POLICIES, ""))
-    try:
-        plan = plan_json(deployed, COMPONENT, tmp_path)
-    finally:
-        override.write_text(text)
-    changed = {c["address"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
-    expected = {"aws_s3_bucket_policy.this", "aws_s3_bucket_policy.logs"}
-    if _env(deployed.env)["dr_replication"]:
-        expected.add("aws_s3_bucket_policy.dr[0]")
-    assert changed == expected, "only the swapped policies differ from what was applied"
-    policy = json.loads(
-        next(
-            r for r in plan["planned_values"]["root_module"]["resources"] if r["address"] == "aws_s3_bucket_policy.this"
-        )["values"]["policy"]
-    )
+def test_applied_policies_are_the_generated_tls_only_ones(deployed: Deployment, tmp_path: Path) -> None:
+    """The policies in the emulator are those of the plan, which the shipped check_bucket_policy.py accepts."""
+    plan = plan_json(deployed, COMPONENT, tmp_path)
+    assert {c["change"]["actions"][0] for c in plan["resource_changes"]} == {"no-op"}
+    planned = {r["address"]: r["values"] for r in plan["planned_values"]["root_module"]["resources"]}
+    s3 = deployed.server.client("s3")
+    bucket = BUCKET["names"][deployed.env]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy == json.loads(planned["aws_s3_bucket_policy.this"]["policy"])
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    logs = json.loads(s3.get_bucket_policy(Bucket=BUCKET["log_names"][deployed.env])["Policy"])
+    assert logs == json.loads(planned["aws_s3_bucket_policy.logs"]["policy"])
     # Template objects wait for the replication rule: S3 never replicates objects written before it.
     (objects,) = [
         r for r in plan["configuration"]["root_module"]["resources"] if r["address"] == "aws_s3_object.template"
@@ -175,6 +146,51 @@ def test_planned_policies_are_tls_only_and_private(deployed: Deployment, tmp_pat
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_applied_policy_denies_object_requests_over_plain_http(deployed: Deployment, tmp_path: Path) -> None:
+    """The templates bucket's policy, as applied, copied to a plain-HTTP emulator: objects are refused there.
+
+    Over HTTPS (every other test here) the same policy lets the objects be written and read.
+    """
+    bucket = BUCKET["names"][deployed.env]
+    policy = deployed.server.client("s3").get_bucket_policy(Bucket=bucket)["Policy"]
+    region = deployed.server.region
+    with moto_server(deployed.server.account_id, region, tmp_path / "moto.log", tls=False) as plain:
+        s3 = plain.client("s3")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.put_object(Bucket=bucket, Key="before-the-policy", Body=b"x")
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+        calls: list[Callable[[], object]] = [
+            lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x"),
+            lambda: s3.get_object(Bucket=bucket, Key="before-the-policy"),
+        ]
+        for call in calls:
+            with pytest.raises(s3.exceptions.ClientError) as denied:
+                call()
+            assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_replication_rule_the_emulator_reads_back_otherwise(deployed: Deployment, tmp_path: Path) -> None:
+    """emulator_gaps.DELETE_MARKER_REPLICATION_DIFF: without its workaround, only the rule's two blocks differ."""
+    override = deployed.root(COMPONENT) / "emulator_override.tf"
+    text = override.read_text()
+    override.write_text(text.replace(REPLICATION_RULE_IGNORED, ""))
+    try:
+        plan = plan_json(deployed, COMPONENT, tmp_path)
+    finally:
+        override.write_text(text)
+    changes = {c["address"]: c["change"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
+    if not _env(deployed.env)["dr_replication"]:
+        assert changes == {}
+        return
+    (change,) = changes.values()
+    assert list(changes) == ["aws_s3_bucket_replication_configuration.this[0]"] and change["actions"] == ["update"]
+    (before,), (after,) = change["before"]["rule"], change["after"]["rule"]
+    assert before["delete_marker_replication"] == [{"status": "Disabled"}] and before["source_selection_criteria"] == []
+    assert after["delete_marker_replication"] == [{"status": "Enabled"}]
+    differ = {k for k in after if after[k] != before[k]}
+    assert differ == {"delete_marker_replication", "source_selection_criteria"}
 
 
 def test_replication_role_is_trusted_by_s3_for_this_bucket_only(deployed: Deployment) -> None:
@@ -235,16 +251,17 @@ def test_guard_blocks_renaming_a_bucket_purpose(deployed: Deployment, tmp_path: 
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
 
 
-def test_post_deploy_check_finds_every_template_in_the_dr_bucket(deployed: Deployment) -> None:
+def test_post_deploy_check_passes_but_for_the_dr_copies_the_emulator_never_makes(deployed: Deployment) -> None:
+    """The shipped post_deploy_check.py on the deployed environment, under the generated bucket policies.
+
+    Every check passes, except where the environment replicates: emulator_gaps.NO_REPLICATION leaves the
+    DR bucket empty, and the check names each template missing there (the same checks pass on recorded AWS
+    responses in tests/unit/test_post_deploy_recorded.py).
+    """
     env = _env(deployed.env)
-    if not env["dr_replication"]:
-        pytest.skip(f"{deployed.env} does not replicate: no DR bucket")
     dr = deployed.server.client("s3", region=env["dr_region"])
-    if not dr.list_objects_v2(Bucket=BUCKET["dr_names"][deployed.env]).get("Contents"):
-        pytest.skip(
-            "moto 5.2.5 keeps the replication rule but never replicates objects; the DR-copy checks of "
-            "post_deploy_check.py run on recorded AWS responses in tests/unit/test_post_deploy_recorded.py"
-        )
+    if env["dr_replication"]:
+        assert dr.list_objects_v2(Bucket=BUCKET["dr_names"][deployed.env])["KeyCount"] == 0, "NO_REPLICATION closed?"
     result = subprocess.run(
         [sys.executable, "scripts/post_deploy_check.py", "--env", deployed.env],
         cwd=deployed.repo,
@@ -253,7 +270,11 @@ def test_post_deploy_check_finds_every_template_in_the_dr_bucket(deployed: Deplo
         text=True,
         check=False,
     )
-    # Only the DR rows: the emulator's placeholder bucket policies fail the TLS check here by design.
-    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("DR copy ")]
-    expected = sum(len(t["objects"]) for t in SPEC["templates"])
-    assert len(rows) == expected and all(row[-1] == "OK" for row in rows), result.stdout
+    rows = [re.split(r"\s{2,}", line.strip()) for line in result.stdout.splitlines()]
+    rows = [row for row in rows if len(row) >= 3 and row[-1] in ("OK", "FAIL")]
+    keys = {o["key"] for t in SPEC["templates"] for o in t["objects"]}
+    missing_copies = {f"DR copy {key}" for key in keys} if env["dr_replication"] else set()
+    assert {row[0] for row in rows if row[-1] == "FAIL"} == missing_copies, result.stdout + result.stderr
+    assert result.returncode == (1 if missing_copies else 0), result.stdout + result.stderr
+    passed = [row[0] for row in rows if row[-1] == "OK"]
+    assert "bucket policy" in passed, "the templates bucket holds its TLS-only Deny, as the check reads it"

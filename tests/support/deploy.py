@@ -28,20 +28,18 @@ provider "aws" {
 }
 """
 
-# moto 5.2.5 gaps in the DynamoDB repo's roots (tests/e2e/test_dynamodb_apply.py says how each is tested):
-# a replica never turns ACTIVE; Backup vaults and plans do not keep tags; CreateBackupSelection,
-# UpdateRegionSettings and PutBackupVaultAccessPolicy are missing.
-NO_REPLICA = "locals {\n  replica_regions = [] # moto 5.2.5: replicas never become ACTIVE\n}\n"
+# The emulator's gaps in the DynamoDB repo's roots, each an entry of tests/support/emulator_gaps.py
+# (tests/e2e/test_dynamodb_apply.py says how each is asserted around): REPLICA_NEVER_ACTIVE, BACKUP_TAGS,
+# BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY.
+NO_REPLICA = "locals {\n  replica_regions = [] # emulator_gaps.REPLICA_NEVER_ACTIVE\n}\n"
 BACKUP_TAGS_IGNORED = "".join(
     f'resource "{kind}" "{name}" {{\n  lifecycle {{\n    ignore_changes = [tags, tags_all]\n  }}\n}}\n'
     for kind, name in [("aws_backup_vault", "this"), ("aws_backup_vault", "dr"), ("aws_backup_plan", "this")]
 )
-NO_SELECTION = (
-    'resource "aws_backup_selection" "tables" {\n  count = 0 # moto 5.2.5: CreateBackupSelection not implemented\n}\n'
-)
-# moto 5.2.5 implements neither UpdateRegionSettings nor PutBackupVaultAccessPolicy.
+NO_SELECTION = 'resource "aws_backup_selection" "tables" {\n  count = 0 # emulator_gaps.BACKUP_SELECTION\n}\n'
+# emulator_gaps.BACKUP_REGION_SETTINGS_AND_VAULT_POLICY
 NO_REGION_SETTINGS_OR_VAULT_POLICY = "".join(
-    f'resource "{kind}" "{name}" {{\n  count = 0 # moto 5.2.5: not implemented\n}}\n'
+    f'resource "{kind}" "{name}" {{\n  count = 0 # emulator_gaps.BACKUP_REGION_SETTINGS_AND_VAULT_POLICY\n}}\n'
     for kind, name in [
         ("aws_backup_region_settings", "this"),
         ("aws_backup_vault_policy", "this"),
@@ -49,6 +47,17 @@ NO_REGION_SETTINGS_OR_VAULT_POLICY = "".join(
     ]
 )
 BACKUP_GAPS = BACKUP_TAGS_IGNORED + NO_SELECTION + NO_REGION_SETTINGS_OR_VAULT_POLICY
+
+
+def check_overrides(overrides: Mapping[str, str]) -> None:
+    """Refuse emulator overrides that would replace a bucket policy: those apply as generated.
+
+    The emulator evaluates the generated TLS-only Deny (tests/support/emulator.py); a test that needs to
+    change a policy is working around a gap that must be listed in tests/support/emulator_gaps.py first.
+    """
+    for component, text in overrides.items():
+        if "aws_s3_bucket_policy" in text:
+            raise ValueError(f"override for {component} replaces a bucket policy: policies apply as generated")
 
 
 def dynamodb_overrides(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -141,6 +150,7 @@ def deploy(
     ``overrides`` maps a component to extra override-file text (emulator gaps, named by the caller).
     Components apply in parallel, as the pipeline's matrix would.
     """
+    check_overrides(overrides)
     repo = copy_repo(source, workdir / "repo")
     spec = read_spec(repo)
     env_spec = next(e for e in spec["environments"] if e["name"] == env)
@@ -163,6 +173,7 @@ def prepare(
     overrides: Mapping[str, str],
 ) -> Deployment:
     """Everything ``deploy`` does except applying: for tests that apply only the components they need."""
+    check_overrides(overrides)
     repo = copy_repo(source, workdir / "repo")
     spec = read_spec(repo)
     env_spec = next(e for e in spec["environments"] if e["name"] == env)

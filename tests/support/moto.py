@@ -1,9 +1,15 @@
-"""A real moto server on 127.0.0.1 for one AWS account, started and stopped by the tests."""
+"""A real moto server on 127.0.0.1 for one AWS account, started and stopped by the tests.
+
+It is moto's own server with the tests' extension (tests/support/emulator.py: ``Bool`` on
+``aws:SecureTransport`` in bucket policies), served over HTTPS with a certificate the tests make
+(tests/support/tls.py), so the generated TLS-only bucket policies apply as generated.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -12,6 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.tls import tls_files
+
+# The monorepo, so that ``python -m tests.support.emulator`` imports from any working directory.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -28,9 +39,20 @@ class MotoServer:
     endpoint: str
     account_id: str
     region: str
+    # PEM bundle trusting the server's certificate (the test CA + the system's CAs); None over plain HTTP.
+    ca_bundle: Path | None = None
 
     def env(self) -> dict[str, str]:
-        """Environment for boto3, the AWS provider and the S3 backend (credentials are moto's dummies)."""
+        """Environment for boto3, the AWS provider and the S3 backend (credentials are moto's dummies).
+
+        AWS_CA_BUNDLE is read by botocore, the AWS CLI, terraform's AWS provider and its S3 backend;
+        SSL_CERT_FILE by Go and Python's ssl defaults; REQUESTS_CA_BUNDLE by requests (pip included).
+        """
+        trust = (
+            {}
+            if self.ca_bundle is None
+            else {name: str(self.ca_bundle) for name in ("AWS_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")}
+        )
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -38,6 +60,7 @@ class MotoServer:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
+            **trust,
         }
 
     def client(self, service: str, region: str | None = None):  # type: ignore[no-untyped-def]
@@ -50,34 +73,39 @@ class MotoServer:
             region_name=region or self.region,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            verify=str(self.ca_bundle) if self.ca_bundle else None,
         )
 
 
 @contextmanager
-def moto_server(account_id: str, region: str, log: Path) -> Iterator[MotoServer]:
-    """Start ``moto_server`` for ``account_id`` on a free loopback port; stop it afterwards."""
+def moto_server(account_id: str, region: str, log: Path, *, tls: bool = True) -> Iterator[MotoServer]:
+    """Start the emulator for ``account_id`` on a free loopback port (HTTPS unless ``tls=False``); stop it after."""
     port = free_port()
+    files = tls_files() if tls else None
+    tls_args = [] if files is None else ["--ssl-cert", str(files.cert), "--ssl-key", str(files.key)]
+    context = ssl.create_default_context(cafile=str(files.ca)) if files else None
     # AWS managed policies (e.g. AWSBackupServiceRolePolicyForBackup) exist in every real account.
     env = {**os.environ, "MOTO_ACCOUNT_ID": account_id, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.support.emulator", "-H", "127.0.0.1", "-p", str(port), *tls_args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
         )
-        endpoint = f"http://127.0.0.1:{port}"
+        endpoint = f"{'https' if files else 'http'}://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1, context=context)
                     break
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"moto server did not start; see {log}") from None
                     time.sleep(0.2)
-            yield MotoServer(endpoint, account_id, region)
+            yield MotoServer(endpoint, account_id, region, files.bundle if files else None)
         finally:
             process.terminate()
             try:

@@ -1,7 +1,8 @@
 """post_deploy_check.py's checks of what moto 5.2.5 cannot hold, against recorded AWS responses.
 
 moto cannot make a DynamoDB replica ACTIVE, does not replicate S3 objects, and implements neither
-backup selections nor region settings (see tests/support/deploy.py). These checks are therefore run
+backup selections nor region settings (tests/support/emulator_gaps.py: REPLICA_NEVER_ACTIVE,
+NO_REPLICATION, BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY). These checks are therefore run
 here against responses shaped as AWS returns them (botocore's Stubber validates every request and
 response against the service model), once as a healthy prod and once with the defect each check exists
 to catch.
