@@ -118,7 +118,7 @@ def _preview(session: nox.Session, *args: str) -> None:
 def _rehearse(session: nox.Session, *args: str) -> None:
     # One process: the scenarios share a moto server and the rehearsed repos (tests/rehearsal/conftest.py),
     # and act runs each workflow's jobs in parallel itself. -s shows the per-job timings.
-    session.run("pytest", "tests/rehearsal", "-s", *args)
+    session.run("pytest", "tests/rehearsal", "-s", "--basetemp", "build/rehearsal", *args)
 
 
 CI_STEPS: list[tuple[str, Callable[[nox.Session], None]]] = [

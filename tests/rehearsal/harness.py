@@ -84,6 +84,19 @@ class Run:
                 text.append(entry["msg"])
         return "".join(text)
 
+    def errors(self, job: str) -> list[str]:
+        """The ``::error::`` annotations of the job named (or ending with) ``job`` (act reports them apart)."""
+        found = []
+        for line in self.log.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            name = (entry.get("job") or "").strip()
+            if entry.get("command") == "error" and (name == job or name.endswith("/" + job)):
+                found.append(entry["arg"])
+        return found
+
     def assumed_roles(self) -> list[dict[str, Any]]:
         """Every AssumeRoleWithWebIdentity the configure-aws-credentials stand-in made: job, role, claims."""
         path = self.run_dir / "assumed-roles.jsonl"
