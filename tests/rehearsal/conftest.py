@@ -27,7 +27,7 @@ DYNAMODB = Path(os.environ.get("BBWS_REHEARSAL_DYNAMODB") or harness.ROOT / "rep
 # moto serves S3 path-style only, for the provider and the state backend alike (test-only override).
 BACKEND_OVERRIDE = 'terraform {\n  backend "s3" {\n    use_path_style = true\n  }\n}\n'
 REVIEWERS = [("User", 1)]
-S3 = harness.ROOT / "repos" / "2_1_bbws_s3_schemas"
+S3 = Path(os.environ.get("BBWS_REHEARSAL_S3") or harness.ROOT / "repos" / "2_1_bbws_s3_schemas")
 # tests/support/emulator_gaps.py: DELETE_MARKER_REPLICATION_DIFF (prod's replication rule diffs on moto).
 S3_REPLICATION_RULE_IGNORED = """resource "aws_s3_bucket_replication_configuration" "this" {
   lifecycle {

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.rehearsal.conftest import S3, account_client
-from tests.rehearsal.harness import Rehearsal, git
+from tests.rehearsal.harness import ROOT, Rehearsal, git
 from tests.support.deploy import read_spec
 
 pytestmark = pytest.mark.rehearsal
@@ -23,9 +23,13 @@ COMPONENT = SPEC["templates_purpose"]
 BUCKET = next(b for b in SPEC["buckets"] if b["purpose"] == COMPONENT)["names"]["dev"]
 
 
+# What the generator committed (a deliberately broken copy under BBWS_REHEARSAL_S3 must not move it).
+COMMITTED = ROOT / "repos" / "2_1_bbws_s3_schemas"
+
+
 def _template_objects() -> dict[str, str]:
-    """Key -> content type, as terraform/templates/objects.tf declares them."""
-    text = (S3 / "terraform" / COMPONENT / "objects.tf").read_text()
+    """Key -> content type, as the committed terraform/templates/objects.tf declares them."""
+    text = (COMMITTED / "terraform" / COMPONENT / "objects.tf").read_text()
     return dict(re.findall(r'"([a-z_/]+\.(?:html|txt))"\s*=\s*\{[^}]*content_type = "([^"]+)"', text))
 
 
@@ -55,5 +59,5 @@ def test_push_deploys_the_templates_under_the_generated_bucket_policy(s3_repo: R
     for key, content_type in expected.items():
         got = s3.get_object(Bucket=BUCKET, Key=key)
         assert got["ContentType"] == content_type, key
-        assert got["Body"].read() == (S3 / "templates" / key).read_bytes(), key
+        assert got["Body"].read() == (COMMITTED / "templates" / key).read_bytes(), key
     assert git(s3_repo.origin, "tag", "--list", "deployed/dev/*").split() == [f"deployed/dev/{COMPONENT}/{after}"]
