@@ -19,7 +19,13 @@ nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
 # Need node (diagrams) or Chromium (previews): run in their own steps.
-TOOL_TESTS = ["--ignore=tests/test_diagrams.py", "--ignore=tests/test_runbooks.py", "--ignore=tests/test_preview.py"]
+TOOL_TESTS = [
+    "--ignore=tests/test_diagrams.py",
+    "--ignore=tests/test_runbooks.py",
+    "--ignore=tests/test_preview.py",
+    # act: the rehearsal runs in its own step (nox -s rehearse).
+    "--ignore=tests/rehearsal",
+]
 
 
 def _install(session: nox.Session, *extras: str) -> None:
@@ -118,6 +124,12 @@ def _preview(session: nox.Session, *args: str) -> None:
     session.run("pytest", "tests/test_preview.py")
 
 
+def _rehearse(session: nox.Session, *args: str) -> None:
+    # One process: the scenarios share a moto server and the rehearsed repos (tests/rehearsal/conftest.py),
+    # and act runs each workflow's jobs in parallel itself. -s shows the per-job timings.
+    session.run("pytest", "tests/rehearsal", "-s", "--basetemp", "build/rehearsal", *args)
+
+
 CI_STEPS: list[tuple[str, Callable[[nox.Session], None]]] = [
     ("lint", _lint),
     ("check", _check),
@@ -126,6 +138,7 @@ CI_STEPS: list[tuple[str, Callable[[nox.Session], None]]] = [
     ("validate", _validate),
     ("docs", _docs),
     ("preview", _preview),
+    ("rehearse", _rehearse),
 ]
 
 
@@ -191,6 +204,13 @@ def preview(session: nox.Session) -> None:
     """Render every email template with its sample to HTML and PNG: build/previews/index.html (needs Chromium)."""
     _install(session, "test")
     _preview(session, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def rehearse(session: nox.Session) -> None:
+    """Run the generated repos' own workflows with act (host mode, offline) against moto and a fake GitHub."""
+    _install(session, "test", "security")
+    _rehearse(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)

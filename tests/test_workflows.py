@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PINS = yaml.safe_load((ROOT / "definition" / "pins.yaml").read_text(encoding="utf-8"))
 YAMLLINT_CONFIG = ROOT / "blueprints" / "shared" / "yamllint.yaml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-REUSABLE = "$/.github/workflows/terraform-component.yml"
+REUSABLE = "./.github/workflows/terraform-component.yml"
 WORKFLOWS = {"validate.yml", "deploy.yml", "promote.yml", "rollback.yml", "terraform-component.yml", "drift.yml"}
 PINNED_USES = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}", re.DOTALL)
@@ -229,7 +229,7 @@ def test_every_uses_is_pinned_to_a_commit_sha(rendered: dict[str, Path], target:
             if not match:
                 continue
             value = match["value"].strip()
-            if value.startswith("$/.github/workflows/"):
+            if value.startswith("./.github/workflows/"):
                 continue  # this repository's own reusable workflow, at the running commit
             assert PINNED_USES.match(value), f"{path.name}:{number}: {value!r} is not pinned to a SHA"
 
@@ -392,7 +392,7 @@ def test_deploy_detects_changes_then_calls_the_component_workflow_for_dev(
     }
     assert "workflow_dispatch" in doc["on"]
     jobs = _jobs(doc)
-    assert jobs["validate"]["uses"] == "$/.github/workflows/validate.yml"
+    assert jobs["validate"]["uses"] == "./.github/workflows/validate.yml"
     deploy = jobs["deploy-dev"]
     assert deploy["uses"] == REUSABLE
     assert deploy["needs"] == ["validate", "changes"]

