@@ -82,6 +82,20 @@ def default_key_policy(account: str) -> dict[str, Any]:
     }
 
 
+def run_engine(policies: Mapping[str, Any], requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """tools/iam/evaluate.mjs's answer for ``requests`` (its input format is described in the script)."""
+    result = subprocess.run(
+        ["node", str(TOOL / "evaluate.mjs")],
+        input=json.dumps({"policies": policies, "requests": requests}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    answer: list[dict[str, Any]] = json.loads(result.stdout)
+    return answer
+
+
 def evaluate(roles: Mapping[str, Role], authorizations: Sequence[Authorization]) -> list[str]:
     """The engine's verdict on each authorization ("Allowed", "ImplicitlyDenied", ... or "Error: ...")."""
     policies = {
@@ -103,16 +117,8 @@ def evaluate(roles: Mapping[str, Role], authorizations: Sequence[Authorization])
         if authz.action.startswith("kms:") and ":key/" in authz.resource:
             request["resourcePolicy"] = default_key_policy(role.account)
         requests.append(request)
-    result = subprocess.run(
-        ["node", str(TOOL / "evaluate.mjs")],
-        input=json.dumps({"policies": policies, "requests": requests}),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
     verdicts = []
-    for entry in json.loads(result.stdout):
+    for entry in run_engine(policies, requests):
         if entry["result"] == "Error":
             verdicts.append("Error: " + json.dumps(entry["error"])[:300])
         else:
