@@ -68,11 +68,15 @@ def _email_tool(session: nox.Session) -> None:
 
 def _tests(session: nox.Session, *args: str) -> None:
     _email_tool(session)
+    _iam_tool(session)  # tests/test_trust.py evaluates the trust policies with it
     session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *args)
 
 
 def _iam_tool(session: nox.Session) -> None:
-    # The IAM policy engine of the least-privilege proof (tests/e2e/test_iam_proof.py).
+    # The IAM policy engine of the least-privilege proof (tests/e2e/test_iam_proof.py, tests/test_trust.py).
+    if "tools/iam" in _NPM_DONE:
+        return
+    _NPM_DONE.add("tools/iam")
     if shutil.which("npm") is None:
         session.warn("no npm here: the IAM proof skips (install Node.js 20+ to run it)")
         return

@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.consumer_policy import consumer_tables_policy, consumer_templates_policy
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
-from generator.iam import role_policy
+from generator.iam import key_actions, role_policy
 from generator.iam_boundary import boundary_name, boundary_policy
 from generator.model import (
     DYNAMODB_REPO,
@@ -124,6 +124,7 @@ def _github(model: Model, repo: str, kind: str) -> Answers:
         "reviewers": {"users": list(model.github.reviewer_users), "teams": list(model.github.reviewer_teams)},
         "approval_environments": list(access.approval_environments),
         "oidc": {"host": GITHUB_OIDC_HOST, "audience": GITHUB_OIDC_AUDIENCE},
+        "key_actions": key_actions(kind),
         "roles": {
             env.name: {
                 "plan": {

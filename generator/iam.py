@@ -5,9 +5,10 @@ KMS aliases, the state bucket and prefix), so the policies name exactly what tha
 The bootstrap/ root of each repo renders them verbatim (``bootstrap/policies/<env>.json``).
 
 Where IAM cannot name a resource in advance the policy says why:
-- KMS keys get random ids: keys with an alias are matched by ``kms:ResourceAliases``; keys without one
-  (backup vault keys, DR replica keys) and new keys by the Environment and Component tags every root
-  sets (``aws:ResourceTag`` / ``aws:RequestTag``);
+- KMS keys get random ids: keys with an alias are matched by ``kms:ResourceAliases``; every key the roots
+  create names the pipeline roles in its own key policy (``key_actions``), so a new key or one without an
+  alias (backup vault keys, DR replica keys) is reached through that, never through tags; new keys must
+  carry the Environment and Component tags (``aws:RequestTag``);
 - AWS Backup plan ARNs carry an id AWS assigns: the plan statement names ``backup-plan:*`` of the
   environment's account and region;
 - ``kms:ListAliases``, ``backup:ListBackupPlans``, ``backup:DescribeRegionSettings``,
@@ -56,6 +57,19 @@ KEY_WRITE = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
+# What AWS services ask of the keys on the apply role's behalf beyond GenerateDataKey: DynamoDB (CreateTable)
+# and AWS Backup (CreateBackupVault) use the keys with the caller's permissions.
+KEY_USE = {"dynamodb": ["kms:CreateGrant", "kms:Decrypt", "kms:RetireGrant"], "s3": []}
+
+
+def key_actions(kind: str) -> dict[str, list[str]]:
+    """What each pipeline role may do on its repo's keys, granted by the keys' own policies (kms.jinja).
+
+    Not by tags: tag on create needs ``kms:TagResource`` on ``*``, which lets a role tag a foreign key too.
+    """
+    return {"apply": sorted(KEY_READ + KEY_WRITE + KEY_USE[kind]), "plan": list(KEY_READ)}
+
+
 VAULT_READ = ["backup:DescribeBackupVault", "backup:GetBackupVaultAccessPolicy", "backup:ListTags"]
 # No DeleteBackupVault nor DeleteBackupVaultAccessPolicy: the vault policy's Deny must hold, and a role
 # that could remove the policy first could delete the vault (an administrator deletes a vault).
@@ -150,7 +164,7 @@ class _Names:
         return self.everywhere("kms", "key/*")
 
 
-def _owned_by(env: Environment, components: Sequence[str], prefix: str = "aws:ResourceTag") -> dict[str, Any]:
+def _owned_by(env: Environment, components: Sequence[str], prefix: str) -> dict[str, Any]:
     return {
         "StringEquals": {f"{prefix}/Environment": env.name, f"{prefix}/Component": list(components)},
     }
@@ -202,7 +216,6 @@ def _keys(
             names.keys(),
             {"ForAnyValue:StringEquals": {"kms:ResourceAliases": list(aliases)}},
         ),
-        _statement("KeysByTag", actions, names.keys(), _owned_by(env, components)),
     ]
     if write:
         statements.append(
@@ -277,7 +290,7 @@ def _dynamodb(model: Model, env: Environment, repo_dir: str, write: bool) -> lis
             [t.kms_aliases[env.name] for t in model.tables],
             components,
             write,
-            ["kms:CreateGrant", "kms:Decrypt", "kms:RetireGrant"],
+            KEY_USE["dynamodb"],
         ),
         *_roles(env, repo_dir, {env.backup_role: "backup.amazonaws.com"}, write, inline=False),
         # Every table refresh describes the AWS managed key (the provider's default SSE key lookup).
@@ -375,13 +388,8 @@ def _s3(model: Model, env: Environment, repo_dir: str, write: bool) -> list[Stat
 def _dr_reads(model: Model, env: Environment) -> list[Statement]:
     """The post-deployment check reads each DR copy, which the DR bucket's own key (no alias) encrypts."""
     dr_objects = [f"arn:{env.partition}:s3:::{b.dr_names[env.name]}/*" for b in model.buckets]
-    dr_keys = [_Names(env).arn("kms", "key/*", env.dr_region)]
-    owned = _owned_by(env, [b.purpose for b in model.buckets])
-    owned["StringEquals"]["kms:ViaService"] = f"s3.{env.dr_region}.amazonaws.com"
-    return [
-        _statement("ReadDrCopies", ["s3:GetObject"], dr_objects),
-        _statement("DecryptDrCopies", ["kms:Decrypt"], dr_keys, owned),
-    ]
+    # The DR key (no alias) lets the plan role decrypt through S3 in its own key policy (kms.jinja).
+    return [_statement("ReadDrCopies", ["s3:GetObject"], dr_objects)]
 
 
 def role_policy(model: Model, access: RepoAccess, repo_dir: str, env: Environment, write: bool) -> Policy:

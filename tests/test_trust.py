@@ -16,20 +16,23 @@ assume it:
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import REPOS
+from tests.conftest import REPOS, REQUIRE_TOOLS_ENV
+from tests.support.iam_proof import tool_missing
+from tests.support.iam_trust import Token, assumable, job_environments, jobs, resolved_roles, tokens, trust_roles
 
 REPO_DIRS = sorted(p for p in REPOS.iterdir() if (p / "bootstrap").is_dir())
 READ_VERBS = ("Get", "List", "Describe")
 # Reads that do not start with a read verb: decrypting what the role may already read.
 READ_ACTIONS = {"kms:Decrypt"}
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 def _role_arn(repo: Path, env: str, name: str) -> str:
@@ -72,30 +75,9 @@ def _protected(repo: Path) -> set[str]:
     return set(config["environments"])
 
 
-def _jobs(repo: Path) -> list[tuple[str, str, dict[str, Any]]]:
-    jobs = []
-    for path in sorted((repo / ".github" / "workflows").glob("*.yml")):
-        workflow = yaml.safe_load(path.read_text())
-        jobs += [(path.name, job_id, job) for job_id, job in workflow["jobs"].items()]
-    return jobs
-
-
-def _resolved_roles(job: dict[str, Any]) -> dict[str, str]:
-    """Environment name -> role ARN, from the job's 'Resolve target environment' case statement."""
-    for step in job.get("steps", []):
-        if step.get("id") == "target":
-            pairs = re.findall(r"^\s*(\w+)\)\n\s*role_arn='([^']+)'", step["run"], re.MULTILINE)
-            return dict(pairs)
-    return {}
-
-
-def _environments(job: dict[str, Any], env_names: list[str]) -> list[tuple[str, str]]:
-    """(target environment, GitHub environment the job runs in) for each value its inputs may take."""
-    environment = job.get("environment")
-    if environment is None:
-        return []
-    name = environment if isinstance(environment, str) else environment["name"]
-    return [(env, EXPRESSION.sub(env, name)) for env in env_names]
+_jobs = jobs
+_resolved_roles = resolved_roles
+_environments = job_environments
 
 
 @pytest.fixture(params=REPO_DIRS, ids=lambda p: p.name)
@@ -235,3 +217,59 @@ def test_only_the_record_job_may_push_tags(repo: Path) -> None:
                 assert job["uses"].endswith("/terraform-component.yml"), f"{workflow}:{job_id}"
     record = [w for w in writers if not w.startswith(("deploy.yml:", "promote.yml:"))]
     assert record == ["terraform-component.yml:record"]
+
+
+def _needs_engine() -> None:
+    reason = tool_missing()
+    if reason is not None:
+        if os.environ.get(REQUIRE_TOOLS_ENV):
+            pytest.fail(f"{reason} ({REQUIRE_TOOLS_ENV} is set: this machine must have it)")
+        pytest.skip(reason)
+
+
+def _short(arns: set[str] | frozenset[str]) -> list[str]:
+    return sorted(a.rsplit("/", 1)[1] for a in arns)
+
+
+def test_each_job_token_assumes_exactly_the_roles_the_job_uses(repo: Path) -> None:
+    """The IAM engine evaluates every job's OIDC token against every role's trust policy (all environments)."""
+    _needs_engine()
+    access, roles = trust_roles(repo)
+    found = tokens(repo)
+    got, ignored = assumable(access, roles, found)
+    wrong = [
+        f"{t.where} ({t.claims['sub']}): assumes {_short(g)}, uses {_short(t.uses)}"
+        for t, g in zip(found, got, strict=True)
+        if g != t.uses
+    ]
+    assert not wrong, "\n".join(wrong)
+    # Every subject a role trusts is one a job presents to use that role: no trust is left unused.
+    presented = {(t.claims["sub"], arn) for t in found for arn in t.uses}
+    unused = [
+        f"{role.arn.rsplit('/', 1)[1]} trusts {sub}, which no job presents to use it"
+        for role in roles
+        for sub in role.trust["Statement"][0]["Condition"]["StringEquals"][f"{access['oidc']['host']}:sub"]
+        if (sub, role.arn) not in presented
+    ]
+    assert not unused, "\n".join(unused)
+    # The checked engine entry point drops exactly the two claims iam-data does not list (why tools/iam
+    # evaluates trust policies through the unchecked one); any other dropped claim would go unevaluated.
+    host = access["oidc"]["host"]
+    assert ignored == {f"{host}:sub", f"{host}:aud"}
+
+
+def test_tokens_of_another_repo_or_audience_assume_nothing(repo: Path) -> None:
+    """The engine really evaluates sub and aud: the apply job's token, altered in one claim, gets no role."""
+    _needs_engine()
+    access, roles = trust_roles(repo)
+    apply = next(t for t in tokens(repo) if "environment" in t.claims and t.uses)
+    owner_repo = apply.claims["repository"]
+    forged = [
+        replace(apply, claims={**apply.claims, "aud": "sigstore"}),
+        replace(apply, claims={**apply.claims, "sub": apply.claims["sub"].replace(owner_repo, owner_repo + "-fork")}),
+        replace(apply, claims={k: v for k, v in apply.claims.items() if k != "sub"}),
+        Token("a pull request", {**apply.claims, "sub": f"repo:{owner_repo}:pull_request"}),
+    ]
+    got, _ = assumable(access, roles, forged)
+    assert [_short(g) for g in got] == [[]] * len(forged)
+    assert assumable(access, roles, [apply])[0] == [set(apply.uses)], "the unaltered token must work"

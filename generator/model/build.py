@@ -180,7 +180,9 @@ def _github(platform: Mapping[str, Any], env_names: tuple[str, ...]) -> GitHub:
             full_name=f"{owner}/{repository}",
             plan_roles=frozen_map({e: names.role_name(repository, "plan", e) for e in env_names}),
             apply_roles=frozen_map({e: names.role_name(repository, "apply", e) for e in env_names}),
-            plan_subjects=(f"{subject}:ref:refs/heads/main", f"{subject}:pull_request"),
+            # Only main: no job runs with credentials for a pull request (tests/test_trust.py proves each
+            # subject a role trusts is one a job presents to use it).
+            plan_subjects=(f"{subject}:ref:refs/heads/main",),
             apply_subjects=frozen_map(
                 {e: (f"{subject}:environment:{e}", f"{subject}:environment:rollback-{e}") for e in env_names}
             ),

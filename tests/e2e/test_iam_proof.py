@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from generator.iam_unexercised import UNEXERCISED
 from tests.conftest import REPOS, ROOT
 from tests.support import tf
 from tests.support.deploy import Deployment, dynamodb_overrides, prepare, read_spec
-from tests.support.iam_authz import Authorization
+from tests.support.iam_authz import Authorization, tag_context
+from tests.support.iam_keys import FOREIGN_KEY_ID, policy_document
 from tests.support.iam_proof import Role, denied_summary, evaluate, evaluate_recording, probes, roles_of, tool_missing
 from tests.support.iam_record import recording_env, tag
 from tests.support.moto import moto_server
@@ -198,22 +200,14 @@ def test_every_allowed_action_is_used_or_has_a_reason(evaluated: tuple[list[Auth
     assert not unused, "allowed, never used, no reason in generator.iam_unexercised:\n" + "\n".join(sorted(set(unused)))
 
 
-# Finding 3 of issue 21 is not fixed: KMS authorizes tag on create only through an IAM permission that
-# cannot name the key (https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html), so
-# an apply role may still tag a foreign key with its own Environment/Component (nothing else on that key:
-# the other probes prove it). Its probes are kept apart, expected to fail, and strict: a fix makes this
-# test say so.
-OPEN = ("tagging it as ours",)
-
-
-def _probes(open_findings: bool) -> list[Authorization]:
+def _probes() -> list[Authorization]:
     roles = _roles()
     authz: list[Authorization] = []
     for repo in (S3, DYNAMODB):
         spec: Mapping[str, Any] = read_spec(repo)
         for env in ("dev", "sit", "prod"):
             authz += probes(repo.name, spec, env, roles)
-    return [a for a in authz if any(o in a.why for o in OPEN) == open_findings]
+    return authz
 
 
 def _assert_denied(authz: list[Authorization]) -> None:
@@ -223,15 +217,119 @@ def _assert_denied(authz: list[Authorization]) -> None:
 
 
 def test_no_role_reaches_what_it_does_not_own() -> None:
+    """Including a foreign key after the role tagged it as its own (issue 21, finding 3)."""
     _needs_engine()
-    authz = _probes(open_findings=False)
+    authz = _probes()
     assert len(authz) > 100, "the probes name every role"
+    assert any(a.why == "a foreign key tagged as ours" for a in authz)
     _assert_denied(authz)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 finding 3: tag on create lets an apply role tag a foreign key")
-def test_open_findings_stay_out_of_reach() -> None:
+def test_tag_on_create_is_the_only_grant_that_reaches_a_foreign_key() -> None:
+    """KMS authorizes tag on create only on "*" (kms/latest/developerguide/tag-permissions.html), so an
+    apply role can tag a foreign key whose policy delegates to IAM, with its own tags and no others; the
+    tags then gain it nothing (previous test): its keys' policies name it, no IAM statement grants by tag.
+    """
     _needs_engine()
-    authz = _probes(open_findings=True)
-    assert authz
-    _assert_denied(authz)
+    roles = _roles()
+    authz, want = [], []
+    for role_tag in roles:
+        repo, env, kind = role_tag.split("~")
+        spec: Mapping[str, Any] = read_spec(S3 if repo == S3.name else DYNAMODB)
+        e = next(x for x in spec["environments"] if x["name"] == env)
+        foreign = f"arn:aws:kms:{e['region']}:{e['account_id']}:key/{FOREIGN_KEY_ID}"
+        first = (spec.get("buckets") or spec["tables"])[0]
+        component = (
+            str(first["purpose"] if "purpose" in first else first["name"]) if isinstance(first, Mapping) else str(first)
+        )
+        other_env = "prod" if env != "prod" else "dev"
+        for tags, allowed in (
+            ({"Environment": env, "Component": component}, kind == "apply"),
+            ({"Environment": other_env, "Component": component}, False),
+            ({"Environment": env, "Component": "someone-else"}, False),
+        ):
+            authz.append(Authorization(role_tag, "kms:TagResource", foreign, tag_context(tags), "tag a foreign key"))
+            want.append("Allowed" if allowed else "ImplicitlyDenied")
+    assert evaluate(roles, authz) == want
+
+
+def _widened(role: Role, service: str) -> Role:
+    """``role`` as if its own policy allowed everything of ``service``: what only a resource policy stops."""
+    everything = {"Sid": "Everything", "Effect": "Allow", "Action": [f"{service}:*"], "Resource": ["*"]}
+    return replace(role, policy={**role.policy, "Statement": [*role.policy["Statement"], everything]})
+
+
+def test_vault_policy_holds_even_against_a_role_that_tries_to_remove_it() -> None:
+    """The vault access policy (terraform/backup) evaluated as the vault's resource policy."""
+    _needs_engine()
+    spec: Mapping[str, Any] = read_spec(DYNAMODB)
+    roles = _roles()
+    authz: list[Authorization] = []
+    policies: list[Mapping[str, Any] | None] = []
+    want: list[str] = []
+    for e in spec["environments"]:
+        vault_policy = policy_document(DYNAMODB / "terraform" / "backup", "vault", e["name"], e["account_id"])
+        vault = f"arn:aws:backup:{e['region']}:{e['account_id']}:backup-vault:{e['backup']['vault']}"
+        point = f"arn:aws:backup:{e['region']}:{e['account_id']}:recovery-point:any"
+        for kind in ("plan", "apply"):
+            role_tag = f"{DYNAMODB.name}~{e['name']}~{kind}"
+            # What the pipelines need from the vault stays allowed under its policy.
+            needed = ["backup:DescribeBackupVault", "backup:GetBackupVaultAccessPolicy"]
+            for action in needed:
+                authz.append(Authorization(role_tag, action, vault, {}, "the pipeline reads the vault"))
+                policies.append(vault_policy)
+                want.append("Allowed")
+            # Removing or replacing the policy is denied, so its Deny holds.
+            for action in ("backup:DeleteBackupVaultAccessPolicy", "backup:PutBackupVaultAccessPolicy"):
+                authz.append(Authorization(role_tag, action, vault, {}, "removing the vault policy"))
+                policies.append(vault_policy)
+                want.append("Denied")
+            # Whatever the role's own policy said, the vault's Deny stops deletions.
+            widened = f"{role_tag}~widened"
+            roles = {**roles, widened: _widened(roles[role_tag], "backup")}
+            for action, arn in (
+                ("backup:DeleteBackupVault", vault),
+                ("backup:DeleteRecoveryPoint", point),
+                ("backup:UpdateRecoveryPointLifecycle", point),
+                ("backup:DeleteBackupVaultAccessPolicy", vault),
+                ("backup:PutBackupVaultAccessPolicy", vault),
+            ):
+                authz.append(Authorization(widened, action, arn, {}, "with backup:* in its own policy"))
+                policies.append(vault_policy)
+                want.append("ExplicitlyDenied")
+    verdicts = evaluate(roles, authz, policies)
+    wrong = [
+        f"{a.role}: {a.action} ({a.why}) -> {v}, want {w}"
+        for a, v, w in zip(authz, verdicts, want, strict=True)
+        if v != w and not (w == "Denied" and v.endswith("Denied"))
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_bucket_policies_let_the_pipeline_in_over_tls_only() -> None:
+    """Each bucket's policy (terraform/<purpose>) evaluated as the bucket's resource policy."""
+    _needs_engine()
+    spec: Mapping[str, Any] = read_spec(S3)
+    roles = _roles()
+    authz: list[Authorization] = []
+    policies: list[Mapping[str, Any] | None] = []
+    want: list[str] = []
+    for e in spec["environments"]:
+        for bucket in spec["buckets"]:
+            name = bucket["names"][e["name"]]
+            policy = policy_document(S3 / "terraform" / bucket["purpose"], "bucket", e["name"], e["account_id"])
+            cases = [("plan", "s3:GetObject"), ("apply", "s3:PutObject"), ("apply", "s3:DeleteObjectVersion")]
+            for kind, action in cases:
+                role_tag = f"{S3.name}~{e['name']}~{kind}"
+                for tls, verdict in (("true", "Allowed"), ("false", "ExplicitlyDenied")):
+                    context = {"aws:SecureTransport": tls}
+                    authz.append(Authorization(role_tag, action, f"arn:aws:s3:::{name}/t.html", context, tls))
+                    policies.append(policy)
+                    want.append(verdict)
+    verdicts = evaluate(roles, authz, policies)
+    wrong = [
+        f"{a.role}: {a.action} TLS={a.why} -> {v}, want {w}"
+        for a, v, w in zip(authz, verdicts, want, strict=True)
+        if v != w
+    ]
+    assert not wrong, "\n".join(wrong)

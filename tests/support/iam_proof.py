@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.iam_authz import Authorization, tag_context
+from tests.support.iam_authz import Authorization
+from tests.support.iam_keys import FOREIGN_KEY_ID, key_policy
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "iam"
 
@@ -40,6 +41,7 @@ class Role:
     account: str
     policy: Mapping[str, Any]
     boundary: Mapping[str, Any] | None
+    repo_dir: Path | None = None
 
     @property
     def arn(self) -> str:
@@ -56,7 +58,7 @@ def roles_of(repo: Path) -> dict[str, Role]:
         boundary = None
         for kind, role in access["roles"].items():
             tag = f"{repo.name}~{access['environment']}~{kind}"
-            found[tag] = Role(tag, role["name"], account, role["policy"], boundary)
+            found[tag] = Role(tag, role["name"], account, role["policy"], boundary, repo)
     return found
 
 
@@ -82,8 +84,45 @@ def default_key_policy(account: str) -> dict[str, Any]:
     }
 
 
-def evaluate(roles: Mapping[str, Role], authorizations: Sequence[Authorization]) -> list[str]:
-    """The engine's verdict on each authorization ("Allowed", "ImplicitlyDenied", ... or "Error: ...")."""
+def _key_policy(role: Role, authz: Authorization) -> dict[str, Any]:
+    """The policy of the key ``authz`` names: the generated one for keys the roots created (all the
+    emulator runs saw, and the DR keys of the gaps), AWS's default for the probes' foreign key and AWS
+    managed keys. Which root made it: its Component tag, which every root's provider sets."""
+    key_id = authz.resource.rsplit("/", 1)[1]
+    component = authz.context.get("aws:ResourceTag/Component")
+    if key_id == FOREIGN_KEY_ID or key_id.startswith("alias-") or role.repo_dir is None:
+        return default_key_policy(role.account)
+    if not isinstance(component, str):
+        raise ValueError(f"{authz.resource}: a key of the roots without its Component tag ({authz.why})")
+    env = authz.role.split("~")[1]
+    partition = authz.resource.split(":")[1]
+    return key_policy(role.repo_dir, component, env, role.account, partition)
+
+
+def run_engine(policies: Mapping[str, Any], requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """tools/iam/evaluate.mjs's answer for ``requests`` (its input format is described in the script)."""
+    result = subprocess.run(
+        ["node", str(TOOL / "evaluate.mjs")],
+        input=json.dumps({"policies": policies, "requests": requests}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    answer: list[dict[str, Any]] = json.loads(result.stdout)
+    return answer
+
+
+def evaluate(
+    roles: Mapping[str, Role],
+    authorizations: Sequence[Authorization],
+    resource_policies: Sequence[Mapping[str, Any] | None] = (),
+) -> list[str]:
+    """The engine's verdict on each authorization ("Allowed", "ImplicitlyDenied", ... or "Error: ...").
+
+    ``resource_policies``: the policy of each authorization's resource, where it has one (the generated
+    key policy is found for KMS keys).
+    """
     policies = {
         tag: {"identity": role.policy, **({"boundary": role.boundary} if role.boundary else {})}
         for tag, role in roles.items()
@@ -98,21 +137,16 @@ def evaluate(roles: Mapping[str, Role], authorizations: Sequence[Authorization])
             "resource": authz.resource,
             "account": role.account,
             "principal": role.arn,
-            "context": dict(authz.context),
+            # AWS puts the caller's ARN in every request's context; resource policies' Deny name it.
+            "context": {"aws:PrincipalArn": role.arn, **authz.context},
         }
-        if authz.action.startswith("kms:") and ":key/" in authz.resource:
-            request["resourcePolicy"] = default_key_policy(role.account)
+        if index < len(resource_policies) and resource_policies[index] is not None:
+            request["resourcePolicy"] = resource_policies[index]
+        elif authz.action.startswith("kms:") and ":key/" in authz.resource:
+            request["resourcePolicy"] = _key_policy(role, authz)
         requests.append(request)
-    result = subprocess.run(
-        ["node", str(TOOL / "evaluate.mjs")],
-        input=json.dumps({"policies": policies, "requests": requests}),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
     verdicts = []
-    for entry in json.loads(result.stdout):
+    for entry in run_engine(policies, requests):
         if entry["result"] == "Error":
             verdicts.append("Error: " + json.dumps(entry["error"])[:300])
         else:
@@ -197,6 +231,32 @@ def emulator_gaps(repo: str, spec: Mapping[str, Any], env: str) -> list[Authoriz
     return found
 
 
+# Everything the generated key policies grant anyone, and what services do with a key on a role's behalf.
+FOREIGN_KEY_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:RetireGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+
+
 def probes(repo: str, spec: Mapping[str, Any], env: str, roles: Mapping[str, Role]) -> list[Authorization]:
     """Requests no pipeline role may make: each must be denied."""
     e = _spec_env(spec, env)
@@ -204,21 +264,17 @@ def probes(repo: str, spec: Mapping[str, Any], env: str, roles: Mapping[str, Rol
     components = [b["purpose"] for b in spec.get("buckets", [])] or [
         t["name"] if isinstance(t, Mapping) else t for t in spec.get("tables", [])
     ]
-    foreign = f"arn:aws:kms:{region}:{account}:key/11111111-2222-3333-4444-555555555555"
+    foreign = f"arn:aws:kms:{region}:{account}:key/{FOREIGN_KEY_ID}"
     found: list[Authorization] = []
     for kind in ("plan", "apply"):
         tag = f"{repo}~{env}~{kind}"
         if tag not in roles:
             continue
-        own = {"Environment": env, "Component": components[0]}
-        why = "a foreign key (another team's, untagged)"
-        found += [
-            Authorization(tag, "kms:TagResource", foreign, tag_context(own), why + ": tagging it as ours"),
-            Authorization(tag, "kms:PutKeyPolicy", foreign, {}, why),
-            Authorization(tag, "kms:ScheduleKeyDeletion", foreign, {}, why),
-            Authorization(tag, "kms:Decrypt", foreign, {}, why),
-            Authorization(tag, "kms:CreateGrant", foreign, {}, why),
-        ]
+        # A foreign key whose policy delegates to IAM, as found and after the role tagged it as its own
+        # (AWS authorizes tag on create only on "*", so an apply role can: FOREIGN_KEY_ACTIONS).
+        tagged = {f"aws:ResourceTag/{k}": v for k, v in {"Environment": env, "Component": components[0]}.items()}
+        for context, why in (({}, "a foreign key"), (tagged, "a foreign key tagged as ours")):
+            found += [Authorization(tag, a, foreign, context, why) for a in FOREIGN_KEY_ACTIONS]
         state = f"arn:aws:s3:::{e['state_bucket']}"
         found += [
             Authorization(tag, "s3:DeleteObject", f"{state}/{repo}/x/terraform.tfstate", {}, "deleting a state file"),

@@ -16,6 +16,20 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# The pipeline roles this root's keys name in their policies (bootstrap/ creates them).
+locals {
+  key_admin_role_names = {
+    dev  = "2_1_bbws_dynamodb_schemas-apply-dev"
+    prod = "2_1_bbws_dynamodb_schemas-apply-prod"
+    sit  = "2_1_bbws_dynamodb_schemas-apply-sit"
+  }
+  key_reader_role_names = {
+    dev  = "2_1_bbws_dynamodb_schemas-plan-dev"
+    prod = "2_1_bbws_dynamodb_schemas-plan-prod"
+    sit  = "2_1_bbws_dynamodb_schemas-plan-sit"
+  }
+}
+
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:key policy; Resource "*" is this key only, administered by the account root
   #checkov:skip=CKV_AWS_111:key policy; Resource "*" is this key only, administered by the account root
@@ -50,6 +64,28 @@ data "aws_iam_policy_document" "kms" {
       test     = "StringLike"
       variable = "kms:ViaService"
       values   = ["dynamodb.*.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ApplyRoleAdministers"
+    actions   = ["kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:GenerateDataKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_admin_role_names[var.environment]}"]
+    }
+  }
+
+  statement {
+    sid       = "PlanRoleReads"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_reader_role_names[var.environment]}"]
     }
   }
 }

@@ -56,6 +56,20 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+# The pipeline roles this root's keys name in their policies (bootstrap/ creates them).
+locals {
+  key_admin_role_names = {
+    dev  = "edge_dynamodb_schemas-apply-dev"
+    prod = "edge_dynamodb_schemas-apply-prod"
+    sit  = "edge_dynamodb_schemas-apply-sit"
+  }
+  key_reader_role_names = {
+    dev  = "edge_dynamodb_schemas-plan-dev"
+    prod = "edge_dynamodb_schemas-plan-prod"
+    sit  = "edge_dynamodb_schemas-plan-sit"
+  }
+}
+
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:key policy; Resource "*" is this key only, administered by the account root
   #checkov:skip=CKV_AWS_111:key policy; Resource "*" is this key only, administered by the account root
@@ -90,6 +104,28 @@ data "aws_iam_policy_document" "kms" {
       test     = "StringLike"
       variable = "kms:ViaService"
       values   = ["backup.*.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ApplyRoleAdministers"
+    actions   = ["kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:GenerateDataKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_admin_role_names[var.environment]}"]
+    }
+  }
+
+  statement {
+    sid       = "PlanRoleReads"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_reader_role_names[var.environment]}"]
     }
   }
 }
@@ -222,14 +258,19 @@ resource "aws_backup_region_settings" "this" {
 }
 
 # Recovery points outlive mistakes in the pipeline: its roles cannot delete them or shorten their
-# lifecycle, nor delete the vault. AWS Backup itself still expires them at the end of the retention.
+# lifecycle, nor delete the vault, nor remove or replace this policy once it is set (a replacement could
+# allow them what it denies): the first apply sets it, an administrator changes it. AWS Backup itself
+# still expires them at the end of the retention.
 # Not a vault lock: compliance mode cannot be undone once its grace period ends (a wrong retention
 # would bind the account for years) and governance mode stops no one who may remove it; see the LLD.
 data "aws_iam_policy_document" "vault" {
   statement {
-    sid       = "PipelineCannotDeleteRecoveryPoints"
-    effect    = "Deny"
-    actions   = ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:DeleteBackupVault"]
+    sid    = "PipelineCannotDeleteRecoveryPoints"
+    effect = "Deny"
+    actions = [
+      "backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:DeleteBackupVault",
+      "backup:DeleteBackupVaultAccessPolicy", "backup:PutBackupVaultAccessPolicy",
+    ]
     resources = ["*"]
 
     principals {

@@ -46,6 +46,20 @@ locals {
 
 # ------------------------------------------------------------------------------------------------ key
 
+# The pipeline roles this root's keys name in their policies (bootstrap/ creates them).
+locals {
+  key_admin_role_names = {
+    dev  = "edge_s3_schemas-apply-dev"
+    prod = "edge_s3_schemas-apply-prod"
+    sit  = "edge_s3_schemas-apply-sit"
+  }
+  key_reader_role_names = {
+    dev  = "edge_s3_schemas-plan-dev"
+    prod = "edge_s3_schemas-plan-prod"
+    sit  = "edge_s3_schemas-plan-sit"
+  }
+}
+
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:key policy; Resource "*" is this key only, administered by the account root
   #checkov:skip=CKV_AWS_111:key policy; Resource "*" is this key only, administered by the account root
@@ -74,6 +88,46 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ApplyRoleAdministers"
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:GenerateDataKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_admin_role_names[var.environment]}"]
+    }
+  }
+
+  statement {
+    sid       = "PlanRoleReads"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_reader_role_names[var.environment]}"]
+    }
+  }
+
+  # The post-deployment check reads the objects (and, in prod, their DR copies) through S3.
+  statement {
+    sid       = "PlanRoleDecryptsThroughS3"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.key_reader_role_names[var.environment]}"]
     }
 
     condition {
