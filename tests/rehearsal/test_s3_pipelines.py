@@ -61,3 +61,25 @@ def test_push_deploys_the_templates_under_the_generated_bucket_policy(s3_repo: R
         assert got["ContentType"] == content_type, key
         assert got["Body"].read() == (COMMITTED / "templates" / key).read_bytes(), key
     assert git(s3_repo.origin, "tag", "--list", "deployed/dev/*").split() == [f"deployed/dev/{COMPONENT}/{after}"]
+
+
+def test_drift_reports_versioning_suspended(s3_repo: Rehearsal) -> None:
+    """Scenario 7: versioning of the templates bucket suspended by hand in dev; the scheduled drift run
+    files "Drift: <component>" naming the versioning resource as changed outside Terraform.
+
+    Starts from scenario 8's deployment. Only dev's matrix leg runs (act --matrix): sit and prod hold
+    nothing here; the report counts their missing results as errors, as it promises for a silent leg.
+    """
+    s3 = account_client(s3_repo.server, DEV["account_id"], "s3")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    run = s3_repo.run("drift.yml", "schedule", {"schedule": "17 5 * * *"}, matrix={"environment": "dev"})
+    assert run.result("Plan every component (dev)") == "success", f"jobs {run.results}; log {run.log}"
+    assert run.result("Report drift") == "failure", f"jobs {run.results}; log {run.log}"
+    issues = {i["title"]: i for i in s3_repo.github.issues.values()}
+    assert list(issues) == [f"Drift: {COMPONENT}"], issues
+    (issue,) = issues.values()
+    assert issue["state"] == "open" and issue["labels"] == ["drift"]
+    outside = issue["body"].split("Changed outside Terraform:")[1].split("Applying the code")[0]
+    assert "`aws_s3_bucket_versioning.this: update`" in outside, issue["body"]
+    assert f"#### `{COMPONENT}` in `dev`: drifted" in issue["body"]
+    assert {r["role"] for r in run.assumed_roles()} == {SPEC["github"]["roles"]["dev"]["plan"]["arn"]}

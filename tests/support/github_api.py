@@ -1,7 +1,7 @@
 """A local stand-in for the parts of GitHub's REST API the generated repos' scripts call, on 127.0.0.1.
 
 Answers with GitHub's response shapes (docs.github.com/rest: deployments/environments,
-deployments/branch-policies, repos/rules, users, teams) from in-memory state, and records every
+deployments/branch-policies, repos/rules, users, teams, issues) from in-memory state, and records every
 request, so tests can run the shipped scripts unchanged and assert what they asked and changed.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -42,6 +42,8 @@ class GitHubState:
     fail: set[str] = field(default_factory=set)
     # The repository's git (a real repo): git/refs requests read and create its refs (tests/rehearsal).
     git_dir: Path | None = None
+    # Issues by number: title, body, state, state_reason, labels (names), comments (bodies).
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -116,7 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, {"message": "Requires authentication"})
         if any(fragment in path for fragment in self.state.fail):
             return self._send(500, {"message": "Server Error"})
-        status, answer = self._route(method, path, body)
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues(?:/(\d+)(/comments)?)?", path):
+            status, answer = _issues(self.state, method, m, parse_qs(urlsplit(self.path).query), body)
+        else:
+            status, answer = self._route(method, path, body)
         self._send(status, answer)
         return None
 
@@ -200,6 +205,50 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+
+def _issue_json(number: int, issue: dict[str, Any]) -> dict[str, Any]:
+    labels = [{"name": name} for name in issue["labels"]]
+    fields = ("title", "body", "state", "state_reason")
+    return {"number": number, "id": number, **{k: issue[k] for k in fields}, "labels": labels}
+
+
+def _issues(
+    state: GitHubState, method: str, m: re.Match[str], query: dict[str, list[str]], body: Any
+) -> tuple[int, Any]:
+    """List, create, update and comment on issues (docs.github.com/rest/issues: issues, comments)."""
+    if m[1] is None:
+        if method == "POST":
+            number = len(state.issues) + 1
+            state.issues[number] = {
+                "title": body["title"],
+                "body": body.get("body", ""),
+                "state": "open",
+                "state_reason": None,
+                "labels": list(body.get("labels", [])),
+                "comments": [],
+            }
+            return 201, _issue_json(number, state.issues[number])
+        wanted = query.get("state", ["open"])[0]
+        labels = set(",".join(query.get("labels", [])).split(",")) - {""}
+        return 200, [
+            _issue_json(n, i)
+            for n, i in sorted(state.issues.items(), reverse=True)
+            if wanted in ("all", i["state"]) and labels <= set(i["labels"])
+        ]
+    number = int(m[1])
+    if number not in state.issues:
+        return 404, {"message": "Not Found"}
+    issue = state.issues[number]
+    if m[2] and method == "POST":
+        issue["comments"].append(body["body"])
+        return 201, {"id": next(state.ids), "body": body["body"]}
+    if method == "PATCH":
+        issue.update({k: body[k] for k in ("title", "body", "state", "state_reason", "labels") if k in body})
+    return 200, _issue_json(number, issue)
 
 
 def _git_refs(git_dir: Path, method: str, what: str, body: Any) -> tuple[int, Any]:
