@@ -129,9 +129,11 @@ def _preview(session: nox.Session, *args: str) -> None:
 
 
 def _rehearse(session: nox.Session, *args: str) -> None:
-    # One process: the scenarios share a moto server and the rehearsed repos (tests/rehearsal/conftest.py),
-    # and act runs each workflow's jobs in parallel itself. -s shows the per-job timings.
-    session.run("pytest", "tests/rehearsal", "-s", "--basetemp", "build/rehearsal", *args)
+    # Two workers, one repo each: each repo's scenarios share a moto server and the rehearsed repo
+    # (session fixtures, tests/rehearsal/conftest.py) and run in order on one worker (--dist loadfile).
+    # Most of a scenario's time is spent waiting on terraform and moto, not computing.
+    # `nox -s rehearse -- -n 0 -s` runs them in one process and shows the per-job timings.
+    session.run("pytest", "tests/rehearsal", "-n", "2", "--dist", "loadfile", "--basetemp", "build/rehearsal", *args)
 
 
 CI_STEPS: list[tuple[str, Callable[[nox.Session], None]]] = [
@@ -185,7 +187,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """Apply the generated Terraform to a moto server on 127.0.0.1 and check what it built."""
-    _install(session, "test")
+    _install(session, "test", "lint")  # pytest collects every module; tests/test_bots.py imports check-jsonschema
     _e2e(session, *session.posargs)
 
 
