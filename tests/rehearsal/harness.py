@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -71,43 +71,31 @@ class Run:
         assert len(found) <= 1, f"{job!r}/{step!r} matches several steps"
         return found[0] if found else None
 
-    def output(self, job: str) -> str:
-        """What the job named (or ending with) ``job`` printed, from act's JSON output."""
-        text = []
+    def _entries(self, job: str) -> Iterator[dict[str, Any]]:
+        """act's JSON log entries of the job named (or ending with) ``job``, in order."""
         for line in self.log.read_text().splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 continue
             name = (entry.get("job") or "").strip()
-            if entry.get("raw_output") and (name == job or name.endswith("/" + job)):
-                text.append(entry["msg"])
-        return "".join(text)
+            if name == job or name.endswith("/" + job):
+                yield entry
+
+    def output(self, job: str) -> str:
+        """What the job named (or ending with) ``job`` printed, from act's JSON output."""
+        return "".join(entry["msg"] for entry in self._entries(job) if entry.get("raw_output"))
 
     def errors(self, job: str) -> list[str]:
         """The ``::error::`` annotations of the job named (or ending with) ``job`` (act reports them apart)."""
-        found = []
-        for line in self.log.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            name = (entry.get("job") or "").strip()
-            if entry.get("command") == "error" and (name == job or name.endswith("/" + job)):
-                found.append(entry["arg"])
-        return found
+        return [entry["arg"] for entry in self._entries(job) if entry.get("command") == "error"]
 
     def summaries(self, job: str) -> dict[str, str]:
         """What each step of the job named (or ending with) ``job`` wrote to its run summary, by step name
         (act reports the contents of ``$GITHUB_STEP_SUMMARY`` apart, as ``command: summary``)."""
         found: dict[str, str] = {}
-        for line in self.log.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            name = (entry.get("job") or "").strip()
-            if entry.get("command") == "summary" and (name == job or name.endswith("/" + job)):
+        for entry in self._entries(job):
+            if entry.get("command") == "summary":
                 found[entry["step"]] = found.get(entry["step"], "") + entry["content"]
         return found
 
