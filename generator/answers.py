@@ -125,6 +125,11 @@ def _github(model: Model, repo: str, kind: str) -> Answers:
         "approval_environments": list(access.approval_environments),
         "oidc": {"host": GITHUB_OIDC_HOST, "audience": GITHUB_OIDC_AUDIENCE},
         "key_actions": key_actions(kind),
+        # The roles each key policy names, by environment (the key's root picks var.environment's).
+        "key_roles": {
+            "apply": {env: access.apply_roles[env] for env in sorted(access.apply_roles)},
+            "plan": {env: access.plan_roles[env] for env in sorted(access.plan_roles)},
+        },
         "roles": {
             env.name: {
                 "plan": {
