@@ -82,7 +82,7 @@ def _generate_cmd(definition: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "generator", *_argv(definition, out)]
 
 
-def _forked_generate(definition: Path, out: Path, env: dict[str, str]) -> int:
+def _forked_generate(definition: Path, out: Path, env: dict[str, str], *extra: str) -> int:
     """Run generate in a forked child (no interpreter start-up per run); its wait status."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -90,7 +90,7 @@ def _forked_generate(definition: Path, out: Path, env: dict[str, str]) -> int:
         try:
             os.environ.update(env)
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-            code = run(_argv(definition, out))
+            code = run([*_argv(definition, out), *extra])
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
@@ -230,3 +230,42 @@ def test_a_generate_that_cannot_get_the_lock_fails_clearly(
         code = run(["generate", "--output", str(out / "repos"), "--docs", str(out / "docs")])
     assert code == 1
     assert "another bbws-gen generate holds" in capsys.readouterr().err
+
+
+def _listing(top: Path) -> list[str]:
+    """Every path under ``top``, files and folders, with nothing left out."""
+    return sorted(p.relative_to(top).as_posix() for p in top.rglob("*"))
+
+
+def test_a_check_writes_nothing_in_the_output_even_when_killed_midway(tmp_path: Path) -> None:
+    # A check used to stage inside the output and create the lock there: a backup, a copy or a test
+    # reading the repos at that moment saw a folder vanish under it.
+    out = tmp_path / "out"
+    _reset(out)
+    before = _listing(out)
+    status = _forked_generate(DEFINITION, out, {faults.FAULT_ENV: "generate:rendered"}, "--check")
+    assert os.WIFSIGNALED(status), "the check must have reached the point where the trees are staged"
+    assert _listing(out) == before, "a check must create nothing beside the repos, not even its staging"
+    assert run([*_argv(DEFINITION, out), "--check"]) == 0
+    assert _listing(out) == before
+
+
+def test_a_check_waits_while_a_generate_holds_the_lock(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _reset(out)
+    trace = tmp_path / "trace"
+    with (out / "repos" / lock.LOCK_FILE).open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        process = subprocess.Popen(
+            [*_generate_cmd(DEFINITION, out), "--check"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, faults.TRACE_ENV: str(trace)},
+        )
+        assert _reached(trace, "lock:waiting", process), "a check must not compare trees a generate is swapping"
+        assert process.poll() is None
+        fcntl.flock(held, fcntl.LOCK_UN)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err

@@ -18,7 +18,7 @@ from generator.errors import DriftError, GenerateError
 from generator.render import swap
 from generator.render.destinations import check_destinations
 from generator.render.diff import differences
-from generator.render.lock import locked
+from generator.render.lock import locked, reading
 from generator.render.staging import staging_dir
 
 if TYPE_CHECKING:
@@ -69,9 +69,11 @@ def write_trees(
     cache entry), so only staged trees are ever compared and swapped in."""
     repo_names = [tree.name for tree in trees if tree.destination.parent == output]
     check_destinations(root, definition, output, docs, repo_names)
-    with locked(output):
-        swap.recover(output)
-        with staging_dir(output) as staging:
+    # A check writes nothing in the output: it shares the lock, recovers nothing, and stages elsewhere.
+    with reading(output) if check else locked(output):
+        if not check:
+            swap.recover(output)
+        with staging_dir(None if check else output) as staging:
             rendered = produce(staging)
             faults.point("generate:rendered")
             found = [

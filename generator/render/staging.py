@@ -25,8 +25,10 @@ from generator.render.workers import die_with_parent, worker_count
 
 
 @contextmanager
-def staging_dir(output: Path) -> Iterator[Path]:
-    """A fresh staging folder inside ``output``, removed after the block (a crash leaves it for recovery)."""
+def staging_dir(output: Path | None) -> Iterator[Path]:
+    """A fresh staging folder inside ``output``, removed after the block (a crash leaves it for recovery).
+    ``None`` (a ``--check``, which swaps nothing): in the system's temporary folder, so a check writes
+    nothing beside the user's repos."""
     path = Path(tempfile.mkdtemp(prefix=swap.STAGING_PREFIX, dir=output))
     try:
         yield path
