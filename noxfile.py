@@ -235,7 +235,8 @@ def split(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def relock(session: nox.Session) -> None:
-    """Rewrite the provider hashes of definition/pins.yaml for the pinned versions (online, or --fs-mirror DIR)."""
+    """Rewrite the provider hashes of definition/pins.yaml (online, or --fs-mirror DIR) and definition/python-lock.yaml
+    (from PyPI); `-- --only providers` or `-- --only python` for one of them."""
     _install(session)
     session.run("python", "-m", "generator.relock", *session.posargs)
 

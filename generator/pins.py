@@ -18,6 +18,11 @@ from typing import Any
 from generator.locations import Document, Finding
 
 PINS_FILE = "pins.yaml"
+# Beside pins.yaml: every package the workflows install with pip, dependencies included, by wheel sha256.
+PYTHON_LOCK_FILE = "python-lock.yaml"
+# The pins.yaml groups the workflows install with hash checking (``dev`` is for laptops: not locked).
+LOCKED_GROUPS = ("requirements", "tools")
+RELOCK_HINT = "run `nox -s relock -- --only python` (python -m generator.relock --only python) and commit the lock"
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 PYTHON_GROUPS = ("requirements", "tools", "dev")
 _EXACT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;,]+)$")
@@ -49,6 +54,16 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class LockedPackage:
+    """One package of a lock set: the exact wheel pip installs on the runners, by its sha256."""
+
+    name: str
+    version: str
+    wheel: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Pins:
     """Every pinned version of the generated repos."""
 
@@ -59,6 +74,7 @@ class Pins:
     python: Mapping[str, tuple[str, ...]]
     npm: Mapping[str, str]
     node_version: str
+    python_lock: Mapping[str, tuple[LockedPackage, ...]]
 
     def provider(self, name: str) -> Provider:
         """The provider called ``name`` (``aws``)."""
@@ -72,7 +88,14 @@ class Pins:
                 p.name: {"source": p.source, "version": p.version, "hashes": list(p.hashes)} for p in self.providers
             },
             "actions": {a.key: {"action": a.action, "sha": a.sha, "tag": a.tag, "uses": a.uses} for a in self.actions},
-            "python": {"version": self.python_version, **{group: list(self.python[group]) for group in PYTHON_GROUPS}},
+            "python": {
+                "version": self.python_version,
+                **{group: list(self.python[group]) for group in PYTHON_GROUPS},
+                "lock": {
+                    group: [{"name": p.name, "version": p.version, "sha256": p.sha256} for p in packages]
+                    for group, packages in self.python_lock.items()
+                },
+            },
             "npm": dict(self.npm),
             "node": {"version": self.node_version},
         }
@@ -101,11 +124,11 @@ def pyproject_pins(path: Path | None = None) -> dict[str, str]:
     for requirement in requirements:
         match = _EXACT.match(requirement.replace(" ", ""))
         if match:
-            found[_normalized(match["name"])] = f"{match['name']}=={match['version']}"
+            found[normalized(match["name"])] = f"{match['name']}=={match['version']}"
     return found
 
 
-def _normalized(name: str) -> str:
+def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -120,12 +143,54 @@ def python_findings(doc: Document, pinned: Mapping[str, str]) -> list[Finding]:
         )
         for group in PYTHON_GROUPS
         for position, name in enumerate(doc.data["python"][group])
-        if _normalized(name) not in pinned
+        if normalized(name) not in pinned
     ]
 
 
-def build_pins(data: Mapping[str, Any], pinned: Mapping[str, str]) -> Pins:
-    """The typed pins of a schema-valid ``pins.yaml`` whose Python names are all in ``pinned``."""
+def lock_findings(lock: Document, pins: Mapping[str, Any], pinned: Mapping[str, str]) -> list[Finding]:
+    """Where a schema-valid ``python-lock.yaml`` was not resolved from today's pins (a bump without relock)."""
+    found: list[Finding] = []
+    if lock.data["python"] != str(pins["python"]["version"]):
+        found.append(
+            lock.finding(
+                ["python"],
+                f"the lock is for Python {lock.data['python']}, {PINS_FILE} sets {pins['python']['version']}",
+                RELOCK_HINT,
+            )
+        )
+    for group in LOCKED_GROUPS:
+        expected = sorted(pinned[normalized(name)] for name in pins["python"][group])
+        entry = lock.data["sets"][group]
+        if sorted(entry["roots"]) != expected:
+            found.append(
+                lock.finding(
+                    ["sets", group, "roots"],
+                    f"resolved from {', '.join(sorted(entry['roots']))}, but {PINS_FILE} and pyproject.toml now pin "
+                    f"{', '.join(expected)}",
+                    RELOCK_HINT,
+                )
+            )
+            continue
+        versions: dict[str, str] = {}
+        for position, package in enumerate(entry["packages"]):
+            name = normalized(package["name"])
+            if name in versions:
+                found.append(
+                    lock.finding(["sets", group, "packages", position], f"{name} is listed twice", RELOCK_HINT)
+                )
+            versions[name] = package["version"]
+        for root in expected:
+            name, version = root.split("==")
+            if versions.get(normalized(name)) != version:
+                found.append(
+                    lock.finding(["sets", group, "packages"], f"{root} is a root but not locked at it", RELOCK_HINT)
+                )
+    return found
+
+
+def build_pins(data: Mapping[str, Any], pinned: Mapping[str, str], lock: Mapping[str, Any]) -> Pins:
+    """The typed pins of a schema-valid ``pins.yaml`` whose Python names are all in ``pinned``, and of
+    its consistent ``python-lock.yaml`` (``lock``)."""
     python = data["python"]
     return Pins(
         terraform_version=str(data["terraform"]["version"]),
@@ -135,7 +200,14 @@ def build_pins(data: Mapping[str, Any], pinned: Mapping[str, str]) -> Pins:
         ),
         actions=tuple(Action(key, a["action"], a["sha"], a["tag"]) for key, a in sorted(data["actions"].items())),
         python_version=str(python["version"]),
-        python={group: tuple(sorted(pinned[_normalized(name)] for name in python[group])) for group in PYTHON_GROUPS},
+        python={group: tuple(sorted(pinned[normalized(name)] for name in python[group])) for group in PYTHON_GROUPS},
         npm={name: str(version) for name, version in sorted(data.get("npm", {}).items())},
         node_version=str(data["node"]["version"]),
+        python_lock={
+            group: tuple(
+                LockedPackage(p["name"], p["version"], p["wheel"], p["sha256"])
+                for p in sorted(lock["sets"][group]["packages"], key=lambda p: normalized(p["name"]))
+            )
+            for group in LOCKED_GROUPS
+        },
     )

@@ -21,6 +21,7 @@ import yaml
 
 from generator.errors import EXIT_INVALID, EXIT_OK, BbwsGenError
 from generator.pins import PINS_FILE
+from generator.relock_python import PythonLockError, relock_python
 
 PLATFORMS = ("linux_amd64",)  # GitHub's Ubuntu runners; see the repos' READMEs for laptops
 _HASH = re.compile(r'"((?:h1|zh):[A-Za-z0-9+/=]+)"')
@@ -81,15 +82,22 @@ def relock(pins_path: Path, mirror: Path | None = None) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: relock [--pins FILE] [--fs-mirror DIR]."""
+    """Command line: relock [--pins FILE] [--fs-mirror DIR] [--only providers|python]."""
     parser = argparse.ArgumentParser(prog="python -m generator.relock", description=(__doc__ or "").splitlines()[0])
     default = Path(__file__).resolve().parents[1] / "definition" / PINS_FILE
     parser.add_argument("--pins", type=Path, default=default, help="the pins file (default: definition/pins.yaml)")
     parser.add_argument("--fs-mirror", type=Path, help="a provider filesystem mirror instead of the registry")
+    parser.add_argument(
+        "--only",
+        choices=("providers", "python"),
+        help="providers: the lock-file hashes in pins.yaml; python: python-lock.yaml beside it (from PyPI)",
+    )
     args = parser.parse_args(argv)
     try:
-        changed = relock(args.pins, args.fs_mirror)
-    except (RelockError, OSError) as exc:
+        changed = [] if args.only == "python" else relock(args.pins, args.fs_mirror)
+        if args.only != "providers":
+            changed += relock_python(args.pins)
+    except (RelockError, PythonLockError, OSError) as exc:
         print(f"relock: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print("\n".join(changed) if changed else f"{args.pins}: hashes already match the pinned versions")

@@ -72,6 +72,15 @@ def test_a_changed_pin_changes_every_place_it_appears(
         encoding="utf-8",
     )
     monkeypatch.setattr(pins_module, "PYPROJECT", pyproject)
+    # ... and the relock that must follow them (python-lock.yaml, as `nox -s relock` would write it).
+    lock = definition_copy / "python-lock.yaml"
+    lock_text = lock.read_text(encoding="utf-8")
+    for name, version, bumped in (("checkov", "3.3.30", "9.9.9"), ("boto3", "1.35.49", "9.9.8")):
+        lock_text = lock_text.replace(f"{name}=={version}", f"{name}=={bumped}")
+        lock_text = lock_text.replace(
+            f"name: {name}\n      version: {version}", f"name: {name}\n      version: {bumped}"
+        )
+    lock.write_text(lock_text, encoding="utf-8")
 
     out = tmp_path / "out"
     code = run(

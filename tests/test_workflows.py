@@ -483,7 +483,10 @@ def test_validate_runs_every_check(docs: dict[str, dict[str, dict[str, Any]]], k
     assert "validate -no-color" in runs
     assert 'git diff --exit-code -- "terraform/${COMPONENT}/.terraform.lock.hcl"' in runs
     checks = [s.get("run") for s in _steps(jobs["repository-checks"])]
-    assert "python -m pip install --disable-pip-version-check --no-input -r requirements.txt" in checks
+    assert (
+        "python -m pip install --disable-pip-version-check --no-input --require-hashes --only-binary :all: "
+        "-r requirements.txt"
+    ) in checks
     for command in SAMPLES[kind]["validate_commands"]:
         assert command.get("ci_run", command["run"]) in checks
     for tool in SAMPLES[kind].get("node_tools", []):
@@ -491,7 +494,7 @@ def test_validate_runs_every_check(docs: dict[str, dict[str, dict[str, Any]]], k
         assert f"npm ci --prefix {tool} --no-audit --no-fund" in checks
         assert any(str(s.get("uses", "")).startswith("actions/setup-node@") for s in _steps(jobs["repository-checks"]))
     checkov = "\n".join(s.get("run", "") for s in _steps(jobs["checkov"]))
-    assert re.search(r"checkov==\d+\.\d+\.\d+", checkov)
+    assert "--require-hashes --only-binary :all: -r requirements-checkov.txt" in checkov
     assert "checkov --directory terraform" in checkov
 
 

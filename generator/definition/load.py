@@ -20,7 +20,16 @@ from generator.definition import names, safe_read
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
 from generator.errors import DefinitionError
 from generator.locations import Document, Finding, pointer_of
-from generator.pins import PINS_FILE, Pins, build_pins, pyproject_pins, python_findings
+from generator.pins import (
+    PINS_FILE,
+    PYTHON_LOCK_FILE,
+    RELOCK_HINT,
+    Pins,
+    build_pins,
+    lock_findings,
+    pyproject_pins,
+    python_findings,
+)
 
 PLATFORM_FILE = "platform.yaml"
 TABLES_DIR = "tables"
@@ -53,7 +62,13 @@ def builtin_schema(name: str) -> Mapping[str, Any]:
     return loaded
 
 
-SCHEMA_NAMES = ("platform.schema.json", "table.schema.json", "catalog.schema.json", "pins.schema.json")
+SCHEMA_NAMES = (
+    "platform.schema.json",
+    "table.schema.json",
+    "catalog.schema.json",
+    "pins.schema.json",
+    "python-lock.schema.json",
+)
 
 
 def _editor_copies(root: Path, readable: frozenset[Path]) -> list[str]:
@@ -121,7 +136,24 @@ def _pins(root: Path, problems: list[Finding]) -> Pins | None:
         return None
     found = python_findings(loaded, pinned)
     problems.extend(found)
-    return None if found else build_pins(loaded.data, pinned)
+    lock = None if found else _python_lock(root, loaded, pinned, problems)
+    return None if lock is None else build_pins(loaded.data, pinned, lock.data)
+
+
+def _python_lock(root: Path, pins: Document, pinned: Mapping[str, str], problems: list[Finding]) -> Document | None:
+    """The Python lock beside ``pins.yaml``, when it was resolved from today's pins; else None and why."""
+    path = root / PYTHON_LOCK_FILE
+    if not path.is_file():
+        problems.append(Finding(str(path), 0, "", "the Python lock file is missing", RELOCK_HINT))
+        return None
+    loaded = _document(path, "yaml", problems)
+    if loaded is None:
+        return None
+    found = schema_findings(loaded, builtin_schema("python-lock.schema.json"))
+    if not found:
+        found = lock_findings(loaded, pins.data, pinned)
+    problems.extend(found)
+    return None if found else loaded
 
 
 def _tables(root: Path, schema: Mapping[str, Any], problems: list[Finding]) -> list[Document]:
@@ -313,7 +345,7 @@ def load_definition(root: Path) -> RawDefinition:
             ]
         )
     # Nothing is opened before every path is known to be a small regular file inside the folder.
-    scanned = safe_read.scan(root, (PLATFORM_FILE, PINS_FILE, TABLES_DIR, TEMPLATES_DIR, SCHEMA_DIR))
+    scanned = safe_read.scan(root, (PLATFORM_FILE, PINS_FILE, PYTHON_LOCK_FILE, TABLES_DIR, TEMPLATES_DIR, SCHEMA_DIR))
     if scanned.problems:
         raise DefinitionError(scanned.problems)
     problems: list[Finding] = []

@@ -80,7 +80,8 @@ def rehearsed(workdir: Path, source: Path, overrides: Mapping[str, str]) -> Iter
     spec = read_spec(source)
     repository = spec["github"]["full_name"]
     harness.prepare_workdir(workdir, source / "terraform" / spec["components"][0]["name"])
-    harness.prepare_python(workdir / "python")
+    # The files the workflows install hash-checked (requirements-dev.txt is for laptops).
+    harness.prepare_python(workdir / "python", [source / "requirements.txt", source / "requirements-checkov.txt"])
     origin = workdir / "origin"
     harness.prepare_origin(source, origin, repository)
     overlay = workdir / "overlay"

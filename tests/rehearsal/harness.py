@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -203,6 +203,7 @@ class Rehearsal:
             "REHEARSAL_OVERLAY": str(self.overlay),
             "REHEARSAL_RUN_DIR": str(run_dir),
             "REHEARSAL_PYTHON": str(self.python),
+            "REHEARSAL_GHA_CACHE": str(self.workdir / "gha-cache"),
             "REHEARSAL_STANDINS": str(ACTIONS),
             "REHEARSAL_JOB_ENVIRONMENTS": json.dumps(job_environments(self.origin / ".github" / "workflows")),
             "REHEARSAL_INPUTS": json.dumps(dict(inputs)),
@@ -305,8 +306,10 @@ def prepare_origin(source: Path, origin: Path, repository: str) -> None:
     git(origin, "remote", "add", "origin", f"https://github.com/{repository}.git")
 
 
-def prepare_python(venv: Path) -> None:
-    """The virtualenv setup-python puts on PATH: the host Python, seeing the test environment's packages."""
+def prepare_python(venv: Path, locked: Sequence[Path] = ()) -> None:
+    """The virtualenv setup-python puts on PATH: the host Python, seeing the test environment's packages,
+    plus the hash-pinned requirement files ``locked`` of the rehearsed repo, installed hash-checked where
+    the test environment has another version (from the index pip is configured with; a warm runner)."""
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     site = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -316,6 +319,23 @@ def prepare_python(venv: Path) -> None:
     ).stdout.strip()
     ours = [p for p in sys.path if p.endswith("site-packages")]
     (Path(site) / "rehearsal-base.pth").write_text("\n".join(ours) + "\n")
+    if locked:
+        requirements = [arg for path in locked for arg in ("-r", str(path))]
+        subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--require-hashes",
+                "--only-binary",
+                ":all:",
+                *requirements,
+            ],
+            check=True,
+        )
 
 
 def prepare_workdir(workdir: Path, root: Path) -> None:

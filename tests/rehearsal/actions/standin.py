@@ -10,6 +10,7 @@ REHEARSAL_JOB_ENVIRONMENTS and REHEARSAL_INPUTS (for the token's `environment` c
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -74,8 +75,42 @@ def checkout() -> None:
     print(f"checked out {git('rev-parse', 'HEAD', cwd=workspace).strip()} ({ref})")
 
 
+def _pip_cache() -> str:
+    """setup-python's ``cache: pip``: the job's pip cache folder, restored and saved under its key.
+
+    The key is setup-python's (Python version, then the sha256 of every file ``cache-dependency-path``
+    matches, which must match one, as setup-python insists); one folder per key under the rehearsal's
+    workdir stands for GitHub's cache. A job without ``cache:`` gets a fresh, empty pip cache, as a
+    fresh runner has. Each use is recorded in the run's ``caches.jsonl``.
+    """
+    workspace = Path(os.environ["GITHUB_WORKSPACE"])
+    run_dir = Path(os.environ["REHEARSAL_RUN_DIR"])
+    kind = os.environ.get("INPUT_CACHE", "")
+    if not kind:
+        return str(run_dir / "pip-cache" / os.environ["JOB_ID"])
+    if kind != "pip":
+        fail(f"the setup-python stand-in knows only cache: pip, not {kind!r}")
+    patterns = [line.strip() for line in os.environ.get("INPUT_CACHE_DEPENDENCY_PATH", "").splitlines() if line.strip()]
+    files = sorted(
+        {p for pattern in patterns or ["**/requirements.txt"] for p in workspace.glob(pattern) if p.is_file()}
+    )
+    if not files:
+        fail(
+            f"No file in {workspace} matched to [{', '.join(patterns)}], "
+            "make sure you have checked out the target repository"
+        )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    key = f"setup-python-Linux-x64-python-{os.environ['INPUT_PYTHON_VERSION']}-pip-{digest.hexdigest()}"
+    record = {"job": os.environ["JOB_ID"], "key": key, "files": [p.relative_to(workspace).as_posix() for p in files]}
+    with open(run_dir / "caches.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+    return str(Path(os.environ["REHEARSAL_GHA_CACHE"]) / key)
+
+
 def setup_python() -> None:
-    """Put the rehearsal's virtualenv on PATH after checking the Python minor version."""
+    """Put the rehearsal's virtualenv on PATH after checking the Python minor version; the pip cache."""
     wanted = os.environ["INPUT_PYTHON_VERSION"]
     venv = Path(os.environ["REHEARSAL_PYTHON"])
     version = subprocess.run(
@@ -87,6 +122,7 @@ def setup_python() -> None:
     if version != wanted:
         print(f"::warning::the workflow asks for Python {wanted}; this host runs {version}")
     append("GITHUB_PATH", f"{venv / 'bin'}\n")
+    append("GITHUB_ENV", f"PIP_CACHE_DIR={_pip_cache()}\n")
 
 
 def setup_terraform() -> None:
