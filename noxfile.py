@@ -239,6 +239,9 @@ def relock(session: nox.Session) -> None:
     (from PyPI); `-- --only providers` or `-- --only python` for one of them."""
     _install(session)
     session.run("python", "-m", "generator.relock", *session.posargs)
+    if "providers" not in session.posargs:
+        # The edge record's definition reads the same pyproject.toml pins: its lock follows.
+        session.run("python", "-m", "generator.relock", "--pins", f"{EDGE}/definition/pins.yaml", "--only", "python")
 
 
 @nox.session(python=PYTHON)

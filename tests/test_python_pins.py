@@ -24,6 +24,8 @@ import pytest
 import yaml
 
 from generator.cli import run
+from generator.pins import LockedPackage
+from generator.relock_python import PLATFORMS, lock_text
 from tests.conftest import DEFINITION, EDGE, REPOS
 
 LOCK = yaml.safe_load((DEFINITION / "python-lock.yaml").read_text(encoding="utf-8"))
@@ -213,3 +215,14 @@ def test_validate_refuses_a_missing_lock(tmp_path: Path, capsys: pytest.CaptureF
     assert run(["validate", "--definition", str(definition)]) == 2
     err = capsys.readouterr().err
     assert "the Python lock file is missing" in err and "nox -s relock" in err
+
+
+def test_the_committed_lock_is_exactly_what_relock_writes() -> None:
+    """No hand edits: the file is relock's rendering of its own data (header, platforms, sets)."""
+    sets = {
+        group: (entry["roots"], [LockedPackage(**p) for p in entry["packages"]])
+        for group, entry in LOCK["sets"].items()
+    }
+    assert LOCK["platforms"] == list(PLATFORMS)
+    assert lock_text(LOCK["python"], sets) == (DEFINITION / "python-lock.yaml").read_text(encoding="utf-8")
+    assert (EDGE / "definition" / "python-lock.yaml").read_text() == (DEFINITION / "python-lock.yaml").read_text()

@@ -58,6 +58,23 @@ class Run:
     seconds: dict[str, float]
     log: Path
     run_dir: Path
+    # (start, end) of each job and of each job's steps (main stage), in seconds since the run's first entry.
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    step_windows: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+
+    def window(self, job: str, step: str | None = None) -> tuple[float, float]:
+        """(start, end) of the job named (or ending with) ``job``, or of its step ``step``."""
+        if step is None:
+            found = [w for name, w in self.windows.items() if name == job or name.endswith("/" + job)]
+        else:
+            found = [w for (j, s), w in self.step_windows.items() if (j == job or j.endswith("/" + job)) and s == step]
+        assert len(found) == 1, f"{job!r}/{step!r} matches {len(found)} windows"
+        return found[0]
+
+    def caches(self) -> list[dict[str, Any]]:
+        """Every pip cache the setup-python stand-in handed a job (``cache: pip``): job, key, files."""
+        path = self.run_dir / "caches.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def result(self, job: str) -> str | None:
         """The result of the one job whose name is or ends with ``job``; None when it never ran."""
@@ -105,12 +122,26 @@ class Run:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def parse_act_json(lines: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str], dict[str, float]]:
-    """Job results, step results and job durations (first to last line of the job) from ``act --json``."""
+@dataclass
+class ActLog:
+    """What ``act --json`` tells: job and step results, job durations, job and step windows."""
+
+    results: dict[str, str]
+    steps: dict[tuple[str, str], str]
+    seconds: dict[str, float]
+    windows: dict[str, tuple[float, float]]
+    step_windows: dict[tuple[str, str], tuple[float, float]]
+
+
+def parse_act_json(lines: list[str]) -> ActLog:
+    """Job results, step results, job durations (first to last line of the job) and the windows of jobs
+    and of their steps' main stage (act stamps whole seconds) from ``act --json``."""
     results: dict[str, str] = {}
     steps: dict[tuple[str, str], str] = {}
     first: dict[str, float] = {}
     last: dict[str, float] = {}
+    step_first: dict[tuple[str, str], float] = {}
+    step_last: dict[tuple[str, str], float] = {}
     for line in lines:
         try:
             entry = json.loads(line)
@@ -124,9 +155,19 @@ def parse_act_json(lines: list[str]) -> tuple[dict[str, str], dict[tuple[str, st
         last[job] = stamp
         if "jobResult" in entry:
             results[job] = entry["jobResult"]
+        if entry.get("stage") == "Main" and entry.get("step"):
+            step_first.setdefault((job, entry["step"]), stamp)
+            step_last[(job, entry["step"])] = stamp
         if "stepResult" in entry and entry.get("stage") == "Main":
             steps[(job, entry["step"])] = entry["stepResult"]
-    return results, steps, {job: last[job] - first[job] for job in first}
+    start = min(first.values(), default=0.0)
+    return ActLog(
+        results,
+        steps,
+        {job: last[job] - first[job] for job in first},
+        {job: (first[job] - start, last[job] - start) for job in first},
+        {key: (step_first[key] - start, step_last[key] - start) for key in step_first},
+    )
 
 
 def job_environments(workflows: Path) -> dict[str, str]:
@@ -279,9 +320,18 @@ class Rehearsal:
                 env={**os.environ, **env, "HOME": str(self.workdir / "home"), "GITHUB_REF": ref},
                 timeout=900,
             )
-        results, steps, seconds = parse_act_json(log.read_text().splitlines())
-        seconds["(total)"] = time.monotonic() - started
-        return Run(done.returncode, results, steps, seconds, log, run_dir)
+        parsed = parse_act_json(log.read_text().splitlines())
+        parsed.seconds["(total)"] = time.monotonic() - started
+        return Run(
+            done.returncode,
+            parsed.results,
+            parsed.steps,
+            parsed.seconds,
+            log,
+            run_dir,
+            parsed.windows,
+            parsed.step_windows,
+        )
 
 
 def prepare_origin(source: Path, origin: Path, repository: str) -> None:

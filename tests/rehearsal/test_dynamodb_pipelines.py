@@ -63,6 +63,27 @@ def _component_jobs(run: Run, component: str, env: str = "dev") -> dict[str, str
     return {name: run.result(name.format(c=component, e=env)) for name in COMPONENT_JOBS}
 
 
+def _speed(run: Run, component: str, env: str = "dev") -> dict[str, float]:
+    """Push to the end of post-deploy against the component's own terraform init, plan and apply (the
+    steps of the plan and apply jobs that run them), for the report; nothing asserts on time."""
+    plan, apply = f"Plan {component} ({env})", f"Apply {component} ({env})"
+    terraform = sum(
+        end - start
+        for job, step in (
+            (plan, "Terraform init"),
+            (plan, "Terraform plan"),
+            (apply, "Terraform apply (the approved plan file, nothing else)"),
+        )
+        for start, end in [run.window(job, step)]
+    )
+    pipeline = run.window(f"Post-deployment checks {component} ({env})")[1]
+    return {
+        "push to post-deploy": pipeline,
+        "terraform init+plan+apply": terraform,
+        "ratio": round(pipeline / terraform, 2) if terraform else 0.0,
+    }
+
+
 def _explain(run: Run) -> str:
     return f"act exited {run.returncode}; jobs {json.dumps(run.results, indent=1)}; log {run.log}"
 
@@ -112,6 +133,7 @@ def test_push_changing_one_table_deploys_exactly_that_component(dynamodb: Rehear
     run = _push(dynamodb, "tenants: document the table", _touch(dynamodb, "terraform/tenants/README.md", "Owner: data"))
     TIMINGS["scenario 2, first push"] = run.seconds
     assert run.returncode == 0, _explain(run)
+    TIMINGS["scenario 2, first push: speed"] = _speed(run, "tenants")
     assert run.result("Detect changed components") == "success"
     jobs = _component_jobs(run, "tenants")
     assert set(jobs.values()) == {"success"}, jobs
@@ -122,6 +144,21 @@ def test_push_changing_one_table_deploys_exactly_that_component(dynamodb: Rehear
     assert _tables(dynamodb) == ["tenants"]
     assert len(_state_versions(dynamodb, "tenants")) == 1
     assert _tags(dynamodb, "deployed/dev/*") == {f"deployed/dev/tenants/{dynamodb.head()}": dynamodb.head()}
+
+
+def test_only_jobs_without_credentials_restored_a_pip_cache(dynamodb: Rehearsal) -> None:
+    """In the deploy run: validate's two Python jobs used setup-python's pip cache, under a key of the
+    file each installs; no job that assumed a role (plan, apply, post-deploy) had one."""
+    run_dir = sorted((dynamodb.workdir / "runs").glob("*-deploy"))[-1]
+    caches = [json.loads(line) for line in (run_dir / "caches.jsonl").read_text().splitlines()]
+    assert {c["job"]: c["files"] for c in caches} == {
+        "repository-checks": ["requirements.txt"],
+        "checkov": ["requirements-checkov.txt"],
+    }
+    assert all(c["key"].startswith("setup-python-Linux-x64-python-3.11-pip-") for c in caches)
+    roles = [json.loads(line) for line in (run_dir / "assumed-roles.jsonl").read_text().splitlines()]
+    assert {r["job"] for r in roles} >= {"plan", "apply", "post-deploy"}
+    assert not {r["job"] for r in roles} & {c["job"] for c in caches}
 
 
 def test_roles_assumed_with_the_claims_github_would_issue(dynamodb: Rehearsal) -> None:
