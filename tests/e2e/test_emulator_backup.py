@@ -7,10 +7,16 @@ emulator_gaps.BACKUP_SELECTION and BACKUP_REGION_SETTINGS_AND_VAULT_POLICY hold 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPOS
+from tests.support.deploy import BACKUP_TAGS_IGNORED, apply, prepare, read_spec
 from tests.support.moto import MotoServer, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +25,7 @@ ACCOUNT = "123456789012"
 REGION = "af-south-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/backup"
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenants"
+DYNAMODB = REPOS / "2_1_bbws_dynamodb_schemas"
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +102,26 @@ def test_vault_access_policies_are_stored(server: MotoServer) -> None:
         "ResourceNotFoundException"
     )
     assert _code(lambda: backup.put_backup_vault_access_policy(BackupVaultName="absent", Policy=policy)) != "OK"
+
+
+def test_the_backup_root_applies_as_generated_and_plans_clean(tmp_path: Path) -> None:
+    """With the extension, prod's backup root (selection, region settings, both vault policies) applies with
+    only its tags worked around (emulator_gaps.BACKUP_TAGS), a second plan shows no change (the answers read
+    back as terraform wrote them), and post_deploy_check.py passes every backup row."""
+    spec = read_spec(DYNAMODB)
+    env = next(e for e in spec["environments"] if e.get("dr_replication"))
+    with moto_server(env["account_id"], env["region"], tmp_path / "moto.log", backup=True) as server:
+        deployment = prepare(DYNAMODB, tmp_path, env["name"], server, {"backup": BACKUP_TAGS_IGNORED})
+        apply(deployment, "backup")
+        code, text = deployment.plan_exit_code("backup")
+        assert code == 0, text
+        done = subprocess.run(
+            [sys.executable, "scripts/post_deploy_check.py", "--env", env["name"], "--component", "backup"],
+            cwd=deployment.repo,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **server.env(), "AWS_MAX_ATTEMPTS": "1"},
+            check=False,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "backup selection tables" in done.stdout and "advanced DynamoDB backup" in done.stdout
