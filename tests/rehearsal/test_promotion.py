@@ -33,7 +33,6 @@ SPEC = read_spec(DYNAMODB)
 ENVS = {e["name"]: e for e in SPEC["environments"]}
 COMPONENTS = [c["name"] for c in SPEC["components"]]
 TABLES = sorted(c["name"] for c in SPEC["components"] if c["kind"] != "backup")
-REPO = SPEC["repo"]["name"]
 JOBS = ("Plan {c} ({e})", "Apply {c} ({e})", "Post-deployment checks {c} ({e})", "Record deployment {c} ({e})")
 # What the gap makes post_deploy_check.py find in prod for each table (emulator_gaps.REPLICA_NEVER_ACTIVE).
 REPLICA_ROWS = ("replica regions", f"replica {ENVS['prod']['dr_region']} status")
