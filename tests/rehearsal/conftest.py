@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from tests.rehearsal import harness
-from tests.support.deploy import PROVIDER_OVERRIDE, dynamodb_overrides, read_spec
+from tests.support.deploy import BACKUP_TAGS_IGNORED, NO_REPLICA, PROVIDER_OVERRIDE, dynamodb_overrides, read_spec
 from tests.support.github_api import GitHubState, github_api
 from tests.support.moto import MotoServer, moto_server
 
@@ -47,7 +47,7 @@ def _missing_tool(fixtures: set[str]) -> str | None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Without act (or npm, for the S3 repo) a rehearsal skips and says why; BBWS_REQUIRE_TOOLS=1 fails it."""
-    fixtures = {"dynamodb", "s3_repo"} & set(getattr(item, "fixturenames", ()))
+    fixtures = {"dynamodb", "dynamodb_promotion", "s3_repo"} & set(getattr(item, "fixturenames", ()))
     reason = _missing_tool(fixtures) if fixtures else None
     if reason is None:
         return
@@ -74,9 +74,14 @@ def account_client(server: MotoServer, account: str, service: str):  # type: ign
 
 
 @contextmanager
-def rehearsed(workdir: Path, source: Path, overrides: Mapping[str, str]) -> Iterator[harness.Rehearsal]:
+def rehearsed(
+    workdir: Path, source: Path, overrides: Mapping[str, str], *, backup: bool = False, accounts: bool = False
+) -> Iterator[harness.Rehearsal]:
     """``source`` as a git origin, moto (one account per environment, state buckets made) and a GitHub
-    whose approval environments all have reviewers; ``overrides`` is emulator-only text per component."""
+    whose approval environments all have reviewers; ``overrides`` is emulator-only text per component;
+    ``backup`` gives moto the AWS Backup calls it lacks (tests/support/emulator_backup.py); ``accounts``
+    keeps the environments' accounts apart (each request acts in its role's account; without it moto puts
+    everything in the first environment's account, which is all a dev-only scenario needs)."""
     spec = read_spec(source)
     repository = spec["github"]["full_name"]
     harness.prepare_workdir(workdir, source / "terraform" / spec["components"][0]["name"])
@@ -94,7 +99,9 @@ def rehearsed(workdir: Path, source: Path, overrides: Mapping[str, str]) -> Iter
         state.environment(name, REVIEWERS)
     first = spec["environments"][0]
     with (
-        moto_server(first["account_id"], first["region"], workdir / "moto.log") as server,
+        moto_server(
+            first["account_id"], first["region"], workdir / "moto.log", backup=backup, accounts=accounts
+        ) as server,
         github_api(state) as (url, _),
     ):
         for env in spec["environments"]:
@@ -112,6 +119,22 @@ def dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Rehea
     with rehearsed(
         tmp_path_factory.mktemp("rehearse-dynamodb"), DYNAMODB, dynamodb_overrides(read_spec(DYNAMODB))
     ) as r:
+        yield r
+
+
+@pytest.fixture(scope="session")
+def dynamodb_promotion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Rehearsal]:
+    """The DynamoDB repo, rehearsed with an account per environment, for promotions (test_promotion.py).
+
+    moto gets the AWS Backup calls it lacks (emulator_gaps.BACKUP_SELECTION and
+    BACKUP_REGION_SETTINGS_AND_VAULT_POLICY, tests/support/emulator_backup.py): the backup root applies as
+    generated but for its tags (BACKUP_TAGS) and its post-deploy can pass, so the pipeline records it as
+    deployed. The tables have no replica (REPLICA_NEVER_ACTIVE).
+    """
+    spec = read_spec(DYNAMODB)
+    overrides = {c["name"]: BACKUP_TAGS_IGNORED if c["kind"] == "backup" else NO_REPLICA for c in spec["components"]}
+    workdir = tmp_path_factory.mktemp("rehearse-promotion")
+    with rehearsed(workdir, DYNAMODB, overrides, backup=True, accounts=True) as r:
         yield r
 
 

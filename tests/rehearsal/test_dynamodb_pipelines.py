@@ -278,8 +278,8 @@ def test_promoting_a_commit_not_deployed_below_is_refused(dynamodb: Rehearsal) -
 
     products is in dev at an equivalent commit (only another component's files changed since), so the
     refusal names campaigns and not products. Nothing runs after the check: no approval, no role assumed.
-    The promotion that passes is not rehearsed: backup's post-deploy cannot pass on moto 5.2.5
-    (emulator_gaps.BACKUP_SELECTION), so the pipeline never tags backup as deployed there.
+    This repo's moto lacks AWS Backup selections (emulator_gaps.BACKUP_SELECTION), so backup is never
+    tagged as deployed here; the promotion that passes is rehearsed in test_promotion.py, on moto with them.
     """
     deployed = _tags(dynamodb, "deployed/dev/products/*")
     assert deployed, "scenario 3's run by hand deployed products to dev"

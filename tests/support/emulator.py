@@ -1,6 +1,8 @@
 """The tests' moto server: moto's own server, over TLS, with one extension to S3 bucket-policy conditions.
 
-Run as ``python -m tests.support.emulator [moto.server arguments]`` (``--ssl-cert``/``--ssl-key`` for HTTPS).
+Run as ``python -m tests.support.emulator [moto.server arguments]`` (``--ssl-cert``/``--ssl-key`` for HTTPS);
+with ``BBWS_EMULATOR_BACKUP=1`` in its environment it also answers the AWS Backup calls moto lacks
+(tests/support/emulator_backup.py, opt-in).
 
 moto 5.2.5 evaluates a bucket policy's ``Condition`` only with ``StringEquals`` against values it never
 has for S3 requests, and counts every other operator as met (see tests/support/emulator_gaps.py,
@@ -15,6 +17,7 @@ which moto's S3 consults a bucket policy; nothing of this reaches shipped code.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -25,6 +28,9 @@ from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 # Whether the request being served came over TLS; set per request by the WSGI wrapper below (werkzeug's
 # threaded server serves each request in its own thread, so each has its own context).
 SECURE_TRANSPORT: ContextVar[bool] = ContextVar("secure_transport", default=False)
+
+# Set to "1" in the server's environment: the AWS Backup calls moto lacks (tests/support/emulator_backup.py).
+BACKUP_SWITCH = "BBWS_EMULATOR_BACKUP"
 
 # The only condition this extension evaluates; every other one is left as moto 5.2.5 treats it: met.
 SECURE_TRANSPORT_KEY = "aws:securetransport"
@@ -100,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     import moto.server
 
     install()
+    if os.environ.get(BACKUP_SWITCH) == "1":
+        from tests.support import emulator_backup
+
+        emulator_backup.install()
     moto.server.main(argv if argv is not None else sys.argv[1:])
 
 

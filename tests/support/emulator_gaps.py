@@ -45,14 +45,17 @@ BACKUP_SELECTION = Gap(
     workaround="tests.support.deploy.NO_SELECTION (count = 0); the selection is checked in the real root's plan "
     "(test_dynamodb_apply.py, test_edge_apply.py); post_deploy_check's 'backup selection' row is expected to "
     "fail on moto (test_operations.py MOTO_GAP_CHECKS) and runs on recorded responses in "
-    "tests/unit/test_post_deploy_recorded.py",
+    "tests/unit/test_post_deploy_recorded.py. Fixed by extension where a test opts in (moto_server(backup=True): "
+    "tests/support/emulator_backup.py, probed by tests/e2e/test_emulator_backup.py): the promotion rehearsal "
+    "(tests/rehearsal/test_promotion.py) applies the selection as generated and its post-deploy passes",
 )
 BACKUP_REGION_SETTINGS_AND_VAULT_POLICY = Gap(
     what="UpdateRegionSettings, DescribeRegionSettings (HTTP 404) and PutBackupVaultAccessPolicy are not implemented",
     aws="UpdateRegionSettings (advanced DynamoDB backup) and PutBackupVaultAccessPolicy (the Deny on deleting "
     "recovery points)",
     workaround="tests.support.deploy.NO_REGION_SETTINGS_OR_VAULT_POLICY (count = 0); checked in the real root's "
-    "plan; post_deploy_check's 'advanced DynamoDB backup' row is expected to fail on moto (MOTO_GAP_CHECKS)",
+    "plan; post_deploy_check's 'advanced DynamoDB backup' row is expected to fail on moto (MOTO_GAP_CHECKS). "
+    "Fixed by extension where a test opts in, as BACKUP_SELECTION (the vault policy is stored, not evaluated)",
 )
 DELETE_MARKER_REPLICATION_DIFF = Gap(
     what="GetBucketReplication answers DeleteMarkerReplication Disabled and no SourceSelectionCriteria, "

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.emulator import BACKUP_SWITCH
 from tests.support.tls import tls_files
 
 # The monorepo, so that ``python -m tests.support.emulator`` imports from any working directory.
@@ -78,14 +79,25 @@ class MotoServer:
 
 
 @contextmanager
-def moto_server(account_id: str, region: str, log: Path, *, tls: bool = True) -> Iterator[MotoServer]:
-    """Start the emulator for ``account_id`` on a free loopback port (HTTPS unless ``tls=False``); stop it after."""
+def moto_server(
+    account_id: str, region: str, log: Path, *, tls: bool = True, backup: bool = False, accounts: bool = False
+) -> Iterator[MotoServer]:
+    """Start the emulator for ``account_id`` on a free loopback port (HTTPS unless ``tls=False``); stop it after.
+
+    ``backup`` adds the AWS Backup calls moto lacks (tests/support/emulator_backup.py). By default every
+    request acts in ``account_id`` (moto's MOTO_ACCOUNT_ID); with ``accounts`` a request acts in the
+    account of the role its keys came from (AssumeRole, AssumeRoleWithWebIdentity), as in AWS, and only
+    moto's dummy keys act in moto's default account 123456789012.
+    """
     port = free_port()
     files = tls_files() if tls else None
     tls_args = [] if files is None else ["--ssl-cert", str(files.cert), "--ssl-key", str(files.key)]
     context = ssl.create_default_context(cafile=str(files.ca)) if files else None
     # AWS managed policies (e.g. AWSBackupServiceRolePolicyForBackup) exist in every real account.
     env = {**os.environ, "MOTO_ACCOUNT_ID": account_id, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    env[BACKUP_SWITCH] = "1" if backup else "0"
+    if accounts:
+        del env["MOTO_ACCOUNT_ID"]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with log.open("w") as out:
         process = subprocess.Popen(
