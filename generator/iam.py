@@ -11,9 +11,9 @@ Where IAM cannot name a resource in advance the policy says why:
   carry the Environment and Component tags (``aws:RequestTag``);
 - AWS Backup plan ARNs carry an id AWS assigns: the plan statement names ``backup-plan:*`` of the
   environment's account and region;
-- ``kms:ListAliases``, ``backup:ListBackupPlans``, ``backup:DescribeRegionSettings``,
-  ``backup:UpdateRegionSettings`` and ``backup-storage:MountCapsule`` have no resource type at all and are
-  granted on ``*``.
+- ``kms:ListAliases``, ``backup:ListBackupPlans``, ``backup:DescribeRegionSettings`` (plan role only: AWS
+  Backup's region settings are an account setting that bootstrap/ owns) and ``backup-storage:MountCapsule``
+  have no resource type at all and are granted on ``*``.
 """
 
 from __future__ import annotations
@@ -278,12 +278,9 @@ def _dynamodb(model: Model, env: Environment, repo_dir: str, write: bool) -> lis
         _statement("BackupPlans", PLAN_READ + (PLAN_WRITE if write else []), plans),
         # The post-deployment check finds the plan by name; the action has no resource type.
         *([] if write else [_statement("ListBackupPlans", ["backup:ListBackupPlans"], ["*"])]),
-        # The advanced DynamoDB features the DR copy needs are account settings: no resource type.
-        _statement(
-            "BackupRegionSettings",
-            ["backup:DescribeRegionSettings", *(["backup:UpdateRegionSettings"] if write else [])],
-            ["*"],
-        ),
+        # The post-deployment check reads the advanced DynamoDB features the DR copy needs: account settings
+        # (no resource type) that bootstrap/ sets, applied by an administrator; no pipeline role changes them.
+        *([] if write else [_statement("BackupRegionSettings", ["backup:DescribeRegionSettings"], ["*"])]),
         # DynamoDB (CreateTable) and AWS Backup (CreateBackupVault) use the keys with the caller's permissions.
         *_keys(
             env,

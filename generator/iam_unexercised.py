@@ -13,8 +13,6 @@ _EMULATOR = "moto 5.2.5 lacks the resource (deploy.BACKUP_GAPS): read and writte
 UNEXERCISED: dict[str, str] = {
     "backup:DeleteBackupPlan": _COMPONENT_REMOVED_IN_PROD,
     "backup:DeleteBackupSelection": _EMULATOR + " (a selection replaced)",
-    "backup:DescribeRegionSettings": _EMULATOR + " (aws_backup_region_settings)",
-    "backup:UpdateRegionSettings": _EMULATOR + " (aws_backup_region_settings; an account setting, no resource type)",
     "backup:GetBackupSelection": _EMULATOR + " (aws_backup_selection)",
     "backup:ListBackupSelections": _EMULATOR + " (aws_backup_selection)",
     "backup:GetBackupVaultAccessPolicy": _EMULATOR + " (aws_backup_vault_policy)",

@@ -166,7 +166,6 @@ UNSCOPED = {
     "kms:ListAliases",
     "backup:ListBackupPlans",
     "backup:DescribeRegionSettings",
-    "backup:UpdateRegionSettings",
     "backup-storage:MountCapsule",
 }
 # Granted on "*" only under a condition that pins the new resource's Environment and Component tags.
@@ -205,6 +204,23 @@ def test_policies_name_this_repos_resources_and_nothing_wider(repo: Path) -> Non
                 f"arn:aws:s3:::{data['state_bucket']}/{spec['repo']['name']}/bootstrap/*"
             ]
             assert purpose in ("plan", "apply")
+
+
+# Settings of a whole account or region, for every service and team in it: the bootstrap (an administrator)
+# owns the one the repos need (bootstrap/backup_region_settings.tf); no pipeline role may change one.
+ACCOUNT_SETTINGS = {"backup:UpdateRegionSettings", "backup:UpdateGlobalSettings"}
+
+
+def test_no_pipeline_role_changes_an_account_setting(repo: Path) -> None:
+    for path in sorted((repo / "bootstrap" / "policies").glob("*.json")):
+        for role in json.loads(path.read_text())["roles"].values():
+            for statement in role["policy"]["Statement"]:
+                if statement["Effect"] != "Allow":
+                    continue
+                for action in statement["Action"]:
+                    pattern = re.compile(re.escape(action).replace(r"\*", ".*").replace(r"\?", "."), re.IGNORECASE)
+                    reached = {setting for setting in ACCOUNT_SETTINGS if pattern.fullmatch(setting)}
+                    assert not reached, f"{path.name} {role['name']} ({statement['Sid']}): {action} allows {reached}"
 
 
 def test_only_the_record_job_may_push_tags(repo: Path) -> None:

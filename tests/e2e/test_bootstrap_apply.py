@@ -26,6 +26,7 @@ import pytest
 from tests.conftest import REPOS
 from tests.support import tf
 from tests.support.deploy import PROVIDER_OVERRIDE, create_state_bucket, read_spec
+from tests.support.emulator import DEFAULT_REGION_SETTINGS
 from tests.support.moto import MotoServer, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -182,3 +183,22 @@ def test_state_bucket_policy_is_tls_only(accounts: dict[str, tuple[MotoServer, B
     assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
     assert sorted(deny["Resource"]) == [arn, f"{arn}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_dynamodb_bootstrap_turns_on_advanced_dynamodb_backup(
+    accounts: dict[str, tuple[MotoServer, Bootstrap, Bootstrap]], env: str
+) -> None:
+    """AWS Backup's region settings, an account setting no pipeline role may change, set by the bootstrap:
+    DynamoDB opted in and managed by AWS Backup (what the DR copy needs), every other service as it was."""
+    server, first, _ = accounts[env]
+    settings = server.client("backup").describe_region_settings()
+    defaults = DEFAULT_REGION_SETTINGS
+    assert settings["ResourceTypeOptInPreference"] == {**defaults["ResourceTypeOptInPreference"], "DynamoDB": True}
+    assert settings["ResourceTypeManagementPreference"] == {
+        **defaults["ResourceTypeManagementPreference"],
+        "DynamoDB": True,
+    }
+    state = json.loads(first.run("show", "-json"))
+    managed = {r["address"] for r in state["values"]["root_module"]["resources"] if r["mode"] == "managed"}
+    assert "aws_backup_region_settings.this" in managed

@@ -32,9 +32,9 @@ from tests.support import tf
 from tests.support.deploy import (
     BACKUP_GAPS,
     BACKUP_TAGS_IGNORED,
-    NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_REPLICA,
     NO_SELECTION,
+    NO_VAULT_POLICY,
     Deployment,
     deploy,
     plan_json,
@@ -187,15 +187,16 @@ def _changes(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_backup_resources_the_emulator_lacks_as_planned(deployed: Deployment, tmp_path: Path) -> None:
-    """Selection, region settings and vault policies, from the real root's plan (moto implements none)."""
+    """Selection and vault policies, from the real root's plan (moto implements neither); the region settings
+    are no longer this root's (bootstrap/ owns them: test_region_settings_move.py)."""
     env = _env(deployed.env)
     account = env["account_id"]
-    plan = _plan_without(deployed, "backup", NO_SELECTION + NO_REGION_SETTINGS_OR_VAULT_POLICY, tmp_path)
+    plan = _plan_without(deployed, "backup", NO_SELECTION + NO_VAULT_POLICY, tmp_path)
     changes = _changes(plan)
     vault_policies = {"aws_backup_vault_policy.this"} | (
         {"aws_backup_vault_policy.dr[0]"} if env["dr_replication"] else set()
     )
-    assert set(changes) == {"aws_backup_selection.tables[0]", "aws_backup_region_settings.this"} | vault_policies
+    assert set(changes) == {"aws_backup_selection.tables[0]"} | vault_policies
 
     # Exactly this repo's tables, by ARN, and only while they carry the environment's policy tag.
     selection = changes["aws_backup_selection.tables[0]"]["after"]
@@ -206,9 +207,6 @@ def test_backup_resources_the_emulator_lacks_as_planned(deployed: Deployment, tm
     assert selection["selection_tag"] == []
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": "aws:ResourceTag/BackupPolicy", "value": env["backup"]["policy"]}]
-
-    settings = changes["aws_backup_region_settings.this"]["after"]
-    assert settings["resource_type_management_preference"] == {"DynamoDB": True}, "advanced DynamoDB backup"
 
     for address in vault_policies:
         (deny,) = json.loads(changes[address]["after"]["policy"])["Statement"]

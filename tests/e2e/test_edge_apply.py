@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import EDGE
 from tests.support.deploy import (
-    NO_REGION_SETTINGS_OR_VAULT_POLICY,
     NO_SELECTION,
+    NO_VAULT_POLICY,
     Deployment,
     deploy,
     dynamodb_overrides,
@@ -117,13 +117,13 @@ def test_backup_second_plan_adds_only_what_moto_lacks_and_selects_tables_backed_
 ) -> None:
     """The backup root's second plan, with the workarounds for what moto lacks taken out.
 
-    One plan serves both checks: everything applied shows no change, and the selection, region settings
-    and vault policy (emulator_gaps.BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY) are all that
+    One plan serves both checks: everything applied shows no change, and the selection and vault policy
+    (emulator_gaps.BACKUP_SELECTION, BACKUP_REGION_SETTINGS_AND_VAULT_POLICY) are all that
     would be created, the selection naming only the tables backed up in dev.
     """
     override = deployed.root("backup") / "emulator_override.tf"
     text = override.read_text()
-    override.write_text(text.replace(NO_SELECTION, "").replace(NO_REGION_SETTINGS_OR_VAULT_POLICY, ""))
+    override.write_text(text.replace(NO_SELECTION, "").replace(NO_VAULT_POLICY, ""))
     try:
         plan = plan_json(deployed, "backup", tmp_path)
     finally:
@@ -132,7 +132,6 @@ def test_backup_second_plan_adds_only_what_moto_lacks_and_selects_tables_backed_
     assert _env()["dr_replication"] is False, "dev has no DR vault, so no DR vault policy"
     assert set(changes) == {
         "aws_backup_selection.tables[0]",
-        "aws_backup_region_settings.this",
         "aws_backup_vault_policy.this",
     }
     assert all(change["actions"] == ["create"] for change in changes.values())

@@ -142,3 +142,17 @@ def test_no_override_may_replace_a_bucket_policy(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="templates replaces a bucket policy"):
         prepare(REPOS / "2_1_bbws_s3_schemas", tmp_path, "dev", nowhere, {"templates": placeholder})
     assert not (tmp_path / "repo").exists(), "refused before anything is copied"
+
+
+def test_backup_region_settings_as_aws_keeps_them(server: MotoServer) -> None:
+    """emulator_gaps.BACKUP_REGION_SETTINGS_AND_VAULT_POLICY: the emulator answers AWS Backup's region settings,
+    one per account and region, starting from an account's defaults; an update changes only what it names."""
+    backup = server.client("backup", region="eu-central-1")  # a region no other test of this server uses
+    before = backup.describe_region_settings()
+    assert before["ResourceTypeManagementPreference"] == {"DynamoDB": False, "EFS": True}
+    backup.update_region_settings(ResourceTypeManagementPreference={"DynamoDB": True})
+    after = backup.describe_region_settings()
+    assert after["ResourceTypeManagementPreference"] == {"DynamoDB": True, "EFS": True}
+    assert after["ResourceTypeOptInPreference"] == before["ResourceTypeOptInPreference"]
+    other = server.client("backup", region="eu-north-1").describe_region_settings()
+    assert other["ResourceTypeManagementPreference"]["DynamoDB"] is False, "another region keeps its own"

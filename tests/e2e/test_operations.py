@@ -432,8 +432,9 @@ def _rows(output: str) -> list[list[str]]:
     return rows
 
 
-# emulator_gaps.BACKUP_SELECTION (ListBackupSelections: 500) and BACKUP_REGION_SETTINGS_AND_VAULT_POLICY
-# (DescribeRegionSettings: 404): these two checks fail on the emulator only;
+# emulator_gaps.BACKUP_SELECTION (ListBackupSelections: 500), and AWS Backup's region settings, which the
+# DynamoDB bootstrap sets (not applied here: the emulator answers an account's defaults, DynamoDB not
+# managed; emulator_gaps.BACKUP_REGION_SETTINGS_AND_VAULT_POLICY): these two checks fail here only;
 # tests/unit/test_post_deploy_recorded.py runs them on recorded responses.
 MOTO_GAP_CHECKS = {("backup selection", "backup"), ("advanced DynamoDB backup", "backup")}
 

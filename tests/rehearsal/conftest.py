@@ -17,7 +17,14 @@ import boto3
 import pytest
 
 from tests.rehearsal import harness
-from tests.support.deploy import BACKUP_TAGS_IGNORED, NO_REPLICA, PROVIDER_OVERRIDE, dynamodb_overrides, read_spec
+from tests.support.deploy import (
+    BACKUP_TAGS_IGNORED,
+    NO_REPLICA,
+    PROVIDER_OVERRIDE,
+    bootstrap_region_settings,
+    dynamodb_overrides,
+    read_spec,
+)
 from tests.support.github_api import GitHubState, github_api
 from tests.support.moto import MotoServer, moto_server
 
@@ -77,7 +84,8 @@ def account_client(server: MotoServer, account: str, service: str):  # type: ign
 def rehearsed(
     workdir: Path, source: Path, overrides: Mapping[str, str], *, backup: bool = False, accounts: bool = False
 ) -> Iterator[harness.Rehearsal]:
-    """``source`` as a git origin, moto (one account per environment, state buckets made) and a GitHub
+    """``source`` as a git origin, moto (one account per environment, with what the bootstrap makes: the state
+    bucket, and AWS Backup's region settings for the DynamoDB repo) and a GitHub
     whose approval environments all have reviewers; ``overrides`` is emulator-only text per component;
     ``backup`` gives moto the AWS Backup calls it lacks (tests/support/emulator_backup.py); ``accounts``
     keeps the environments' accounts apart (each request acts in its role's account; without it moto puts
@@ -110,6 +118,8 @@ def rehearsed(
                 Bucket=env["state_bucket"], CreateBucketConfiguration={"LocationConstraint": server.region}
             )
             s3.put_bucket_versioning(Bucket=env["state_bucket"], VersioningConfiguration={"Status": "Enabled"})
+            if any(c["kind"] == "backup" for c in spec["components"]):
+                bootstrap_region_settings(account_client(server, env["account_id"], "backup"))
         yield harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
 
 

@@ -147,7 +147,8 @@ def _failed(stdout: str) -> set[tuple[str, str]]:
 
 def test_push_deploys_every_component_to_dev(dynamodb_promotion: Rehearsal) -> None:
     """The first push to main (GitHub sends no previous commit): every component is planned, applied,
-    checked and recorded in dev, backup included (its selection and region settings exist on this moto)."""
+    checked and recorded in dev, backup included (its selection exists on this moto; the region settings
+    are the bootstrap's, made by the harness)."""
     sha = dynamodb_promotion.head()
     run = dynamodb_promotion.run("deploy.yml", "push", {"ref": "refs/heads/main", "before": "0" * 40, "after": sha})
     assert run.returncode == 0, _explain(run)

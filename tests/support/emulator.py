@@ -1,4 +1,5 @@
-"""The tests' moto server: moto's own server, over TLS, with one extension to S3 bucket-policy conditions.
+"""The tests' moto server: moto's own server, over TLS, with two extensions: S3 bucket-policy conditions
+and AWS Backup's region settings.
 
 Run as ``python -m tests.support.emulator [moto.server arguments]`` (``--ssl-cert``/``--ssl-key`` for HTTPS);
 with ``BBWS_EMULATOR_BACKUP=1`` in its environment it also answers the AWS Backup calls moto lacks
@@ -12,6 +13,12 @@ then deny every object request. This module gives S3 what AWS does for that stat
 condition is not met does not apply (moto answers DENIED for it, whatever its effect). Action, principal
 and resource matching stay moto's. Only ``FakeBucket.get_permission`` is replaced, the one call through
 which moto's S3 consults a bucket policy; nothing of this reaches shipped code.
+
+moto 5.2.5 has no AWS Backup region settings at all (emulator_gaps.BACKUP_REGION_SETTINGS_AND_VAULT_POLICY:
+HTTP 404), which the DynamoDB repo's bootstrap sets and adopts. ``RegionSettingsResponse`` answers
+DescribeRegionSettings and UpdateRegionSettings (``/account-settings``) from memory, one setting per account
+and region as in AWS: an account that predates the advanced DynamoDB features (DynamoDB not managed by AWS
+Backup, S3 not opted in), and an update changes the services it names and keeps the others.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
+from moto.backup.responses import BackupResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
 # Whether the request being served came over TLS; set per request by the WSGI wrapper below (werkzeug's
@@ -76,11 +84,47 @@ def _get_permission(bucket: Any, action: str, resource: str) -> PermissionResult
     return policy_result(json.loads(bucket.policy.decode()), action, resource, SECURE_TRANSPORT.get())
 
 
+# AWS Backup's defaults for an account that began before the advanced DynamoDB features (November 2021).
+DEFAULT_REGION_SETTINGS: Mapping[str, Mapping[str, bool]] = {
+    "ResourceTypeOptInPreference": {
+        "Aurora": True,
+        "DynamoDB": True,
+        "EBS": True,
+        "EC2": True,
+        "EFS": True,
+        "S3": False,
+    },
+    "ResourceTypeManagementPreference": {"DynamoDB": False, "EFS": True},
+}
+_REGION_SETTINGS: dict[tuple[str, str], dict[str, dict[str, bool]]] = {}
+
+
+class RegionSettingsResponse(BackupResponse):
+    """DescribeRegionSettings and UpdateRegionSettings, which moto's BackupResponse lacks (kept unchanged)."""
+
+    def _settings(self) -> dict[str, dict[str, bool]]:
+        fresh = {key: dict(value) for key, value in DEFAULT_REGION_SETTINGS.items()}
+        return _REGION_SETTINGS.setdefault((self.current_account, self.region), fresh)
+
+    def describe_region_settings(self) -> str:
+        return json.dumps(self._settings())
+
+    def update_region_settings(self) -> str:
+        request = json.loads(self.body or "{}")
+        settings = self._settings()
+        for key, current in settings.items():
+            current.update(request.get(key) or {})
+        return "{}"
+
+
 def install() -> None:
-    """Patch moto's S3 bucket-policy evaluation in this process, and its app to note each request's transport."""
+    """Patch moto's S3 bucket-policy evaluation in this process, and its app to note each request's transport;
+    route AWS Backup's region settings to ``RegionSettingsResponse`` (before moto builds its app)."""
+    from moto.backup.urls import url_paths
     from moto.s3.models import FakeBucket
 
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign,assignment]
+    url_paths["{0}/account-settings$"] = RegionSettingsResponse.dispatch
     _install_transport()
 
 

@@ -1,10 +1,11 @@
 """The AWS Backup calls moto 5.2.5 lacks, added to the tests' emulator (opt-in: ``BBWS_EMULATOR_BACKUP=1``).
 
 emulator_gaps.BACKUP_SELECTION and BACKUP_REGION_SETTINGS_AND_VAULT_POLICY: moto has no backup
-selections (CreateBackupSelection answers 500), no region settings and no vault access policies (404).
-The backup root creates all three and post_deploy_check.py reads the selection and the region settings,
-so on plain moto the backup component's post-deploy fails and the pipeline never records it as deployed.
-This module answers those nine operations as AWS documents them, keeping what was sent per account and
+selections (CreateBackupSelection answers 500) and no vault access policies (404). The backup root creates
+both and post_deploy_check.py reads the selection, so on plain moto the backup component's post-deploy
+fails and the pipeline never records it as deployed. (The region settings, which the bootstrap owns, are
+answered by tests/support/emulator.py for every test.) This module answers those seven operations as AWS
+documents them, keeping what was sent per account and
 region; nothing is evaluated (a vault policy is stored, not enforced: emulator_gaps.IAM_NOT_ENFORCED).
 
 Opt-in because the e2e tests assert around the gaps on plain moto (count = 0 overrides,
@@ -23,11 +24,10 @@ from moto.core.utils import unix_time
 # (account, region) -> what the calls below stored; the server is one process, requests one per thread
 # (each call reads or writes one key of one dict: atomic under the GIL).
 _SELECTIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-_REGION_SETTINGS: dict[tuple[str, str], dict[str, dict[str, bool]]] = {}
 _VAULT_POLICIES: dict[tuple[str, str], dict[str, str]] = {}
 
 # The paths moto's backup app does not route (the selections' paths already reach its dispatcher).
-EXTRA_PATHS = ("{0}/account-settings$", "{0}/backup-vaults/(?P<name>[^/]+)/access-policy$")
+EXTRA_PATHS = ("{0}/backup-vaults/(?P<name>[^/]+)/access-policy$",)
 
 
 def _key(response: Any) -> tuple[str, str]:
@@ -92,23 +92,6 @@ def list_backup_selections(self: Any) -> str:
     return json.dumps({"BackupSelectionsList": listed})
 
 
-def update_region_settings(self: Any) -> str:
-    """PUT /account-settings: the preferences sent are merged into the region's."""
-    params = json.loads(self.body) if self.body else {}
-    settings = _REGION_SETTINGS.setdefault(_key(self), {})
-    for name in ("ResourceTypeOptInPreference", "ResourceTypeManagementPreference"):
-        settings.setdefault(name, {}).update(params.get(name) or {})
-    return "{}"
-
-
-def describe_region_settings(self: Any) -> str:
-    """GET /account-settings: what was set (a fresh region answers empty maps)."""
-    settings = _REGION_SETTINGS.get(_key(self), {})
-    return json.dumps(
-        {name: settings.get(name, {}) for name in ("ResourceTypeOptInPreference", "ResourceTypeManagementPreference")}
-    )
-
-
 def _vault(self: Any) -> Any:
     name = self.path.rstrip("/").split("/")[-2]
     return self.backup_backend.describe_backup_vault(name)
@@ -144,8 +127,6 @@ OPERATIONS = (
     get_backup_selection,
     delete_backup_selection,
     list_backup_selections,
-    update_region_settings,
-    describe_region_settings,
     put_backup_vault_access_policy,
     get_backup_vault_access_policy,
     delete_backup_vault_access_policy,

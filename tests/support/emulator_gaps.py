@@ -53,9 +53,12 @@ BACKUP_REGION_SETTINGS_AND_VAULT_POLICY = Gap(
     what="UpdateRegionSettings, DescribeRegionSettings (HTTP 404) and PutBackupVaultAccessPolicy are not implemented",
     aws="UpdateRegionSettings (advanced DynamoDB backup) and PutBackupVaultAccessPolicy (the Deny on deleting "
     "recovery points)",
-    workaround="tests.support.deploy.NO_REGION_SETTINGS_OR_VAULT_POLICY (count = 0); checked in the real root's "
-    "plan; post_deploy_check's 'advanced DynamoDB backup' row is expected to fail on moto (MOTO_GAP_CHECKS). "
-    "Fixed by extension where a test opts in, as BACKUP_SELECTION (the vault policy is stored, not evaluated)",
+    workaround="region settings: tests/support/emulator.py answers both calls from memory (RegionSettingsResponse), "
+    "so the DynamoDB bootstrap applies and adopts them for real (test_bootstrap_apply.py, "
+    "test_region_settings_move.py); vault policy: tests.support.deploy.NO_VAULT_POLICY (count = 0), checked in "
+    "the real root's plan; post_deploy_check's 'advanced DynamoDB backup' row fails where no bootstrap ran "
+    "(test_operations.py MOTO_GAP_CHECKS); the vault policy is stored (not evaluated) where a test opts in to "
+    "tests/support/emulator_backup.py",
 )
 DELETE_MARKER_REPLICATION_DIFF = Gap(
     what="GetBucketReplication answers DeleteMarkerReplication Disabled and no SourceSelectionCriteria, "

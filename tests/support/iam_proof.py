@@ -306,6 +306,8 @@ def probes(repo: str, spec: Mapping[str, Any], env: str, roles: Mapping[str, Rol
                 Authorization(tag, "backup:DeleteBackupVault", vault, {}, why),
                 Authorization(tag, "backup:DeleteRecoveryPoint", point, {}, why),
                 Authorization(tag, "backup:UpdateRecoveryPointLifecycle", point, {}, why),
+                # An account setting for every service AWS Backup protects: bootstrap/ (an administrator) sets it.
+                Authorization(tag, "backup:UpdateRegionSettings", "*", {}, "AWS Backup's region settings"),
             ]
     return found
 

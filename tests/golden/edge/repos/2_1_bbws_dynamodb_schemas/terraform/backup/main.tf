@@ -238,22 +238,15 @@ resource "aws_backup_selection" "tables" {
   }
 }
 
-# Copying DynamoDB recovery points to another region needs AWS Backup's advanced DynamoDB features
-# (full AWS Backup management of DynamoDB backups). The region settings are one object per account and
-# region: this root turns DynamoDB on when it creates them and leaves the other services' settings to
-# whoever owns them (ignore_changes), so plans stay clean; scripts/post_deploy_check.py verifies that
-# DynamoDB stays on. Every environment enables it, so dev and sit take the same backup path as prod.
-resource "aws_backup_region_settings" "this" {
-  resource_type_opt_in_preference = {
-    DynamoDB = true
-  }
-
-  resource_type_management_preference = {
-    DynamoDB = true
-  }
+# AWS Backup's region settings (the advanced DynamoDB features the DR copy needs) are an account setting
+# shared by every service AWS Backup protects: bootstrap/ owns them, applied by an administrator, so no
+# pipeline role may change them. Roots generated before they moved created them here; forget them without
+# touching them in AWS (bootstrap/ adopts them: docs/runbooks/first-deployment.md, "Upgrading").
+removed {
+  from = aws_backup_region_settings.this
 
   lifecycle {
-    ignore_changes = [resource_type_opt_in_preference, resource_type_management_preference]
+    destroy = false
   }
 }
 
