@@ -16,9 +16,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.rehearsal import harness
+from tests.rehearsal import harness, iam
 from tests.support.deploy import PROVIDER_OVERRIDE, dynamodb_overrides, read_spec
 from tests.support.github_api import GitHubState, github_api
+from tests.support.iam_proof import tool_missing
 from tests.support.moto import MotoServer, moto_server
 
 # BBWS_REHEARSAL_DYNAMODB names another copy of the repo: how a deliberately broken workflow is shown to
@@ -54,6 +55,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("BBWS_REQUIRE_TOOLS"):
         pytest.fail(f"{reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
     pytest.skip(reason)
+
+
+def prove_iam(rehearsal: harness.Rehearsal) -> None:
+    """Every AWS request the jobs made, evaluated against the role they assumed (tests/rehearsal/iam.py);
+    once per rehearsed repo, at the end of its scenarios. Without node the proof skips and says why."""
+    reason = tool_missing()
+    if reason is not None:
+        if os.environ.get("BBWS_REQUIRE_TOOLS"):
+            pytest.fail(f"IAM proof of the rehearsal: {reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
+        pytest.skip(f"IAM proof of the rehearsal: {reason}")
+    proof = iam.prove(rehearsal.workdir / "runs", rehearsal.roles())
+    (rehearsal.workdir / "iam-proof.txt").write_text(proof.summary() + "\n" + "\n".join(proof.denied) + "\n")
+    if proof.denied:
+        pytest.fail(f"{rehearsal.repository}: {proof.summary()}:\n" + "\n".join(proof.denied), pytrace=False)
 
 
 def account_client(server: MotoServer, account: str, service: str):  # type: ignore[no-untyped-def]
@@ -102,7 +117,9 @@ def rehearsed(workdir: Path, source: Path, overrides: Mapping[str, str]) -> Iter
                 Bucket=env["state_bucket"], CreateBucketConfiguration={"LocationConstraint": server.region}
             )
             s3.put_bucket_versioning(Bucket=env["state_bucket"], VersioningConfiguration={"Status": "Enabled"})
-        yield harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
+        rehearsal = harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
+        yield rehearsal
+    prove_iam(rehearsal)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,91 @@
+"""The rehearsal's IAM proof: every AWS request a workflow job made is allowed to the role the job assumed.
+
+The configure-aws-credentials stand-in exports, beside the assumed role's credentials, the settings that
+make the job's later steps record their requests (terraform's debug log, the shipped scripts' boto3 hook;
+tests/support/iam_record.py) under that role's tag, into ``<run>/iam/``. At the end of a rehearsed repo's
+session those requests, in the order they were made across all runs (a key's tags learnt in one run
+decide a later run's KMS authorizations), are turned into authorizations (tests/support/iam_authz.py) and
+evaluated against the role's generated policy (bootstrap/policies/<env>.json) by the engine of
+tests/support/iam_proof.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.iam_authz import Authorization, authorizations
+from tests.support.iam_proof import Role, evaluate, roles_of
+from tests.support.iam_record import Request, read_recording
+
+
+def recorded_requests(runs: Path) -> list[Request]:
+    """Every request the jobs of the runs under ``runs`` recorded, in the order they were made; each
+    request's source names its run and job (``3-deploy/<role tag>~<job>-<pid>.tflog``)."""
+    found: list[Request] = []
+    for folder in sorted(runs.glob("*/iam")):
+        for request in read_recording(folder):
+            request.source = f"{folder.parent.name}/{request.source}"
+            found.append(request)
+    return sorted(found, key=lambda r: r.time)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The engine's answer on one rehearsed repo's recorded requests."""
+
+    requests: int
+    authorizations: list[Authorization]
+    verdicts: list[str]
+
+    @property
+    def denied(self) -> list[str]:
+        """One line per denied authorization kind: role, the action it lacks, resource, the request, and the
+        runs and jobs that made it (``why`` is ``service:Operation (<run>/<tag>~<job>-<pid>.<ext>)``)."""
+        counts: dict[str, int] = {}
+        where: dict[str, set[str]] = {}
+        for authz, verdict in zip(self.authorizations, self.verdicts, strict=True):
+            if verdict != "Allowed":
+                behalf = f"; on behalf: {authz.on_behalf}" if authz.on_behalf else ""
+                request, _, source = authz.why.rstrip(")").rpartition(" (")
+                line = f"{authz.role}: {authz.action} on {authz.resource} ({request}{behalf}) -> {verdict}"
+                counts[line] = counts.get(line, 0) + 1
+                run, _, file = source.partition("/")
+                where.setdefault(line, set()).add(f"run {run}, job {file.rsplit('~', 1)[-1].rsplit('-', 1)[0]}")
+        return [f"{n} x {line} [{'; '.join(sorted(where[line]))}]" for line, n in sorted(counts.items())]
+
+    def used(self) -> dict[str, set[str]]:
+        """The allowed actions, by role tag."""
+        found: dict[str, set[str]] = {}
+        for authz, verdict in zip(self.authorizations, self.verdicts, strict=True):
+            if verdict == "Allowed":
+                found.setdefault(authz.role, set()).add(authz.action)
+        return found
+
+    def summary(self) -> str:
+        """The counts, for the failure message and the report."""
+        count = sum(v != "Allowed" for v in self.verdicts)
+        return f"{self.requests} requests, {len(self.authorizations)} authorizations evaluated, {count} denied"
+
+
+def prove(runs: Path, roles: Mapping[str, Role]) -> Proof:
+    """Evaluate the requests recorded under ``runs`` against ``roles`` (the rehearsed repo's, by tag)."""
+    accounts: Mapping[str, str] = {tag.split("~")[1]: role.account for tag, role in roles.items()}
+    requests = recorded_requests(runs)
+    unknown = sorted({r.role for r in requests} - set(roles))
+    if unknown:
+        raise ValueError(f"requests recorded under roles the rehearsed bootstrap does not define: {unknown}")
+    found = authorizations(requests, accounts)
+    return Proof(len(requests), found, evaluate(roles, found) if found else [])
+
+
+if __name__ == "__main__":
+    import sys
+
+    # python -m tests.rehearsal.iam <workdir>/runs REPO_DIR GITHUB_NAME
+    proof = prove(Path(sys.argv[1]), roles_of(Path(sys.argv[2]), sys.argv[3]))
+    print(proof.summary())
+    print("\n".join(proof.denied))
+    for role, actions in sorted(proof.used().items()):
+        print(role, sorted(actions))
