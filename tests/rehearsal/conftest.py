@@ -69,6 +69,9 @@ def prove_iam(rehearsal: harness.Rehearsal) -> None:
     (rehearsal.workdir / "iam-proof.txt").write_text(proof.summary() + "\n" + "\n".join(proof.denied) + "\n")
     if proof.denied:
         pytest.fail(f"{rehearsal.repository}: {proof.summary()}:\n" + "\n".join(proof.denied), pytrace=False)
+    unused = proof.unused_claims(rehearsal.workdir / "runs", rehearsal.roles())
+    if unused:
+        pytest.fail("claimed as rehearsed, not used by the recorded requests:\n" + "\n".join(unused), pytrace=False)
 
 
 def account_client(server: MotoServer, account: str, service: str):  # type: ignore[no-untyped-def]

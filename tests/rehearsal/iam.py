@@ -19,6 +19,17 @@ from tests.support.iam_authz import Authorization, authorizations
 from tests.support.iam_proof import Role, evaluate, roles_of
 from tests.support.iam_record import Request, read_recording
 
+# Allowed actions the rehearsal's requests use and the e2e proof's runs (tests/e2e/test_iam_proof.py) do not,
+# by (role tag, action), with the workflow whose run uses them. The e2e check of allowed-but-unused actions
+# counts them as used; the rehearsal checks each claim of its repo's roles against its own recording
+# whenever it ran that workflow (prove_iam, tests/rehearsal/conftest.py). The two CI steps each check only
+# what they recorded, so neither reads the other's files and their order does not matter; a run of a few
+# scenarios (-k) checks the claims of the workflows it ran and no others.
+REHEARSED: dict[tuple[str, str], str] = {
+    ("2_1_bbws_dynamodb_schemas~dev~apply", "s3:GetObjectVersion"): "rollback.yml",
+    ("2_1_bbws_dynamodb_schemas~dev~apply", "s3:ListBucketVersions"): "rollback.yml",
+}
+
 
 def recorded_requests(runs: Path) -> list[Request]:
     """Every request the jobs of the runs under ``runs`` recorded, in the order they were made; each
@@ -62,6 +73,17 @@ class Proof:
             if verdict == "Allowed":
                 found.setdefault(authz.role, set()).add(authz.action)
         return found
+
+    def unused_claims(self, runs: Path, roles: Mapping[str, Role]) -> list[str]:
+        """The claims of ``REHEARSED`` for ``roles`` whose workflow ran under ``runs`` (``<n>-<workflow>``)
+        but whose action no allowed request of that role used."""
+        ran = {f"{run.name.split('-', 1)[1]}.yml" for run in runs.iterdir() if run.is_dir()}
+        used = self.used()
+        return [
+            f"{role}: {action} (tests/rehearsal/iam.py says {workflow} uses it)"
+            for (role, action), workflow in sorted(REHEARSED.items())
+            if role in roles and workflow in ran and action not in used.get(role, set())
+        ]
 
     def summary(self) -> str:
         """The counts, for the failure message and the report."""
