@@ -67,6 +67,8 @@ def prove_iam(rehearsal: harness.Rehearsal) -> None:
         pytest.skip(f"IAM proof of the rehearsal: {reason}")
     proof = iam.prove(rehearsal.workdir / "runs", rehearsal.roles())
     (rehearsal.workdir / "iam-proof.txt").write_text(proof.summary() + "\n" + "\n".join(proof.denied) + "\n")
+    if proof.unrecorded:
+        pytest.fail("assumed a role, recorded no AWS request:\n" + "\n".join(proof.unrecorded), pytrace=False)
     if proof.denied:
         pytest.fail(f"{rehearsal.repository}: {proof.summary()}:\n" + "\n".join(proof.denied), pytrace=False)
     unused = proof.unused_claims(rehearsal.workdir / "runs", rehearsal.roles())

@@ -11,6 +11,7 @@ tests/support/iam_proof.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,19 @@ def recorded_requests(runs: Path) -> list[Request]:
     return sorted(found, key=lambda r: r.time)
 
 
+def unrecorded_jobs(runs: Path, requests: list[Request]) -> list[str]:
+    """The jobs that assumed a role (``<run>/assumed-roles.jsonl``) but recorded no request: each job checks
+    the account it reached right after assuming its role, so a job without requests means a step that
+    escaped the recording (a hook lost, settings not exported)."""
+    recorded = {(r.source.split("/")[0], r.source.rsplit("~", 1)[-1].rsplit("-", 1)[0]) for r in requests}
+    assumed = {
+        (path.parent.name, json.loads(line)["job"])
+        for path in sorted(runs.glob("*/assumed-roles.jsonl"))
+        for line in path.read_text().splitlines()
+    }
+    return [f"run {run}, job {job}" for run, job in sorted(assumed - recorded)]
+
+
 @dataclass(frozen=True)
 class Proof:
     """The engine's answer on one rehearsed repo's recorded requests."""
@@ -49,6 +63,7 @@ class Proof:
     requests: int
     authorizations: list[Authorization]
     verdicts: list[str]
+    unrecorded: list[str]
 
     @property
     def denied(self) -> list[str]:
@@ -99,7 +114,7 @@ def prove(runs: Path, roles: Mapping[str, Role]) -> Proof:
     if unknown:
         raise ValueError(f"requests recorded under roles the rehearsed bootstrap does not define: {unknown}")
     found = authorizations(requests, accounts)
-    return Proof(len(requests), found, evaluate(roles, found) if found else [])
+    return Proof(len(requests), found, evaluate(roles, found) if found else [], unrecorded_jobs(runs, requests))
 
 
 if __name__ == "__main__":
