@@ -40,8 +40,11 @@ UNEXERCISED: dict[str, str] = {
     "s3:DeleteBucket": _COMPONENT_REMOVED_IN_PROD,
     "s3:DeleteBucketPolicy": _COMPONENT_REMOVED_IN_PROD,
     "s3:DeleteObjectVersion": "a template removed in prod (exercised in dev)",
-    "s3:ListBucketVersions": "state_rollback.py (rollback-<env>; tests/e2e/test_operations.py) and a template "
-    "removed in prod (exercised in dev)",
-    "s3:GetObjectVersion": "state_rollback.py reads an earlier state version (tests/e2e/test_operations.py)",
+    # Recorded in the rehearsal's rollback for the DynamoDB repo's dev apply role (tests/rehearsal/iam.py
+    # REHEARSED); the roles below still need the reason.
+    "s3:ListBucketVersions": "state_rollback.py in prod (the rehearsal rolls back dev) and a template removed in "
+    "prod (exercised in dev)",
+    "s3:GetObjectVersion": "state_rollback.py reads an earlier state version: the S3 repo's rollback and prod's "
+    "are not rehearsed (the DynamoDB repo's in dev is)",
     "s3:PutObjectTagging": "a changed tag on the template objects (the runs upload them with their tags)",
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.rehearsal import harness
+from tests.rehearsal import harness, iam
 from tests.support.deploy import (
     BACKUP_TAGS_IGNORED,
     NO_REPLICA,
@@ -26,6 +26,7 @@ from tests.support.deploy import (
     read_spec,
 )
 from tests.support.github_api import GitHubState, github_api
+from tests.support.iam_proof import tool_missing
 from tests.support.moto import MotoServer, moto_server
 
 # BBWS_REHEARSAL_DYNAMODB names another copy of the repo: how a deliberately broken workflow is shown to
@@ -61,6 +62,25 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("BBWS_REQUIRE_TOOLS"):
         pytest.fail(f"{reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
     pytest.skip(reason)
+
+
+def prove_iam(rehearsal: harness.Rehearsal) -> None:
+    """Every AWS request the jobs made, evaluated against the role they assumed (tests/rehearsal/iam.py);
+    once per rehearsed repo, at the end of its scenarios. Without node the proof skips and says why."""
+    reason = tool_missing()
+    if reason is not None:
+        if os.environ.get("BBWS_REQUIRE_TOOLS"):
+            pytest.fail(f"IAM proof of the rehearsal: {reason} (BBWS_REQUIRE_TOOLS is set: this machine must have it)")
+        pytest.skip(f"IAM proof of the rehearsal: {reason}")
+    proof = iam.prove(rehearsal.workdir / "runs", rehearsal.roles())
+    (rehearsal.workdir / "iam-proof.txt").write_text(proof.summary() + "\n" + "\n".join(proof.denied) + "\n")
+    if proof.unrecorded:
+        pytest.fail("assumed a role, recorded no AWS request:\n" + "\n".join(proof.unrecorded), pytrace=False)
+    if proof.denied:
+        pytest.fail(f"{rehearsal.repository}: {proof.summary()}:\n" + "\n".join(proof.denied), pytrace=False)
+    unused = proof.unused_claims(rehearsal.workdir / "runs", rehearsal.roles())
+    if unused:
+        pytest.fail("claimed as rehearsed, not used by the recorded requests:\n" + "\n".join(unused), pytrace=False)
 
 
 def account_client(server: MotoServer, account: str, service: str):  # type: ignore[no-untyped-def]
@@ -120,7 +140,9 @@ def rehearsed(
             s3.put_bucket_versioning(Bucket=env["state_bucket"], VersioningConfiguration={"Status": "Enabled"})
             if any(c["kind"] == "backup" for c in spec["components"]):
                 bootstrap_region_settings(account_client(server, env["account_id"], "backup"))
-        yield harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
+        rehearsal = harness.Rehearsal(origin, workdir, server, url, state, overlay, workdir / "python", repository)
+        yield rehearsal
+    prove_iam(rehearsal)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ import yaml
 from tests.rehearsal.standins import ACTIONS, local_repositories
 from tests.support import tf
 from tests.support.github_api import GitHubState
+from tests.support.iam_proof import Role, roles_of
+from tests.support.iam_record import HOOK_DIR
 from tests.support.moto import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,6 +233,10 @@ class Rehearsal:
         """The SHA of main."""
         return git(self.origin, "rev-parse", "HEAD")
 
+    def roles(self) -> dict[str, Role]:
+        """The pipeline roles of the rehearsed repo's bootstrap, by tag (``<repo name>~<env>~<kind>``)."""
+        return roles_of(self.origin, self.repository.split("/")[1])
+
     def env(self, run_dir: Path, inputs: Mapping[str, str]) -> dict[str, str]:
         """What every job sees: the emulator, the fake API, the stand-ins' settings, host tools."""
         passed = {k[len(PASS_THROUGH_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(PASS_THROUGH_PREFIX)}
@@ -249,6 +255,9 @@ class Rehearsal:
             "REHEARSAL_JOB_ENVIRONMENTS": json.dumps(job_environments(self.origin / ".github" / "workflows")),
             "REHEARSAL_INPUTS": json.dumps(dict(inputs)),
             "REHEARSAL_PLAIN_JOBS": " ".join(plain_jobs(self.origin / ".github" / "workflows")),
+            # The IAM proof: each job records its AWS requests under the role it assumed (tests/rehearsal/iam.py).
+            "REHEARSAL_IAM_ROLES": json.dumps({role.arn: tag for tag, role in self.roles().items()}),
+            "REHEARSAL_IAM_HOOK": str(HOOK_DIR),
             **passed,
         }
 

@@ -48,8 +48,9 @@ class Role:
         return f"arn:aws:iam::{self.account}:role/{self.name}"
 
 
-def roles_of(repo: Path) -> dict[str, Role]:
-    """Every role of ``repo``'s bootstrap, by tag (``<repo>~<env>~<plan|apply>``)."""
+def roles_of(repo: Path, name: str | None = None) -> dict[str, Role]:
+    """Every role of ``repo``'s bootstrap, by tag (``<repo>~<env>~<plan|apply>``; ``name`` instead of the
+    folder's name, for a copy such as the rehearsal's git origin)."""
     found = {}
     for path in sorted((repo / "bootstrap" / "policies").glob("*.json")):
         access = json.loads(path.read_text())
@@ -57,7 +58,7 @@ def roles_of(repo: Path) -> dict[str, Role]:
         # The bootstrap's boundary caps the service roles the pipelines create, not the pipeline roles.
         boundary = None
         for kind, role in access["roles"].items():
-            tag = f"{repo.name}~{access['environment']}~{kind}"
+            tag = f"{name or repo.name}~{access['environment']}~{kind}"
             found[tag] = Role(tag, role["name"], account, role["policy"], boundary, repo)
     return found
 

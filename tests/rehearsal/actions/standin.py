@@ -4,7 +4,8 @@ Standard library only: it runs under the host's python3 inside act's jobs. Setti
 environment the harness (tests/rehearsal/harness.py) gives act: REHEARSAL_ORIGIN (the rehearsed repo's
 git), REHEARSAL_OVERLAY (emulator-only files laid beside a checkout), REHEARSAL_RUN_DIR (this run's
 artifacts and records), REHEARSAL_PYTHON (the virtualenv setup-python puts on PATH),
-REHEARSAL_JOB_ENVIRONMENTS and REHEARSAL_INPUTS (for the token's `environment` claim).
+REHEARSAL_JOB_ENVIRONMENTS and REHEARSAL_INPUTS (for the token's `environment` claim), REHEARSAL_IAM_ROLES
+(role ARN -> role tag) and REHEARSAL_IAM_HOOK (where each job records its AWS requests, for the IAM proof).
 """
 
 from __future__ import annotations
@@ -217,6 +218,33 @@ def configure_aws_credentials() -> None:
     record = {"job": os.environ["JOB_ID"], "role": os.environ["INPUT_ROLE"], "claims": claims}
     with open(Path(os.environ["REHEARSAL_RUN_DIR"]) / "assumed-roles.jsonl", "a", encoding="utf-8") as out:
         out.write(json.dumps(record, sort_keys=True) + "\n")
+    _record_requests_as(os.environ["INPUT_ROLE"])
+
+
+def _record_requests_as(role: str) -> None:
+    """Make the job's later steps record their AWS requests under the role just assumed (the IAM proof,
+    tests/rehearsal/iam.py): terraform's debug log and the shipped scripts' boto3 hook (tests/support/iam_hook),
+    as tests/support/iam_record.recording_env does. Every request after this step carries this role's
+    credentials, so the role of the job is the role of each request."""
+    tags = json.loads(os.environ.get("REHEARSAL_IAM_ROLES", "{}"))
+    if not tags:
+        return
+    if role not in tags:
+        fail(f"{role} is none of the roles the repo's bootstrap defines: {sorted(tags)}")
+    folder = Path(os.environ["REHEARSAL_RUN_DIR"]) / "iam"
+    folder.mkdir(exist_ok=True)
+    # <role tag>~<job>-<n>: iam_record reads the role tag before the last "~".
+    name = f"{tags[role]}~{os.environ['JOB_ID']}-{os.getpid()}"
+    hook = os.environ["REHEARSAL_IAM_HOOK"]
+    path = os.pathsep.join(p for p in (hook, os.environ.get("PYTHONPATH", "")) if p)
+    for variable, value in (
+        ("TF_LOG", "DEBUG"),
+        ("TF_LOG_PATH", str(folder / f"{name}.tflog")),
+        ("BBWS_IAM_RECORD_FILE", str(folder / f"{name}.jsonl")),
+        ("BBWS_IAM_ROLE", tags[role]),
+        ("PYTHONPATH", path),
+    ):
+        append("GITHUB_ENV", f"{variable}={value}\n")
 
 
 def _artifacts() -> Path:

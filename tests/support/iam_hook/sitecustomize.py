@@ -15,7 +15,10 @@ _FILE = os.environ.get("BBWS_IAM_RECORD_FILE")
 
 
 def _install(path: str) -> None:
-    import botocore.session
+    try:
+        import botocore.session
+    except ImportError:  # a Python without boto3 (pip's build environments, act's stand-ins) makes no request
+        return
 
     original = botocore.session.Session.__init__
 
