@@ -156,3 +156,34 @@ def test_backup_region_settings_as_aws_keeps_them(server: MotoServer) -> None:
     assert after["ResourceTypeOptInPreference"] == before["ResourceTypeOptInPreference"]
     other = server.client("backup", region="eu-north-1").describe_region_settings()
     assert other["ResourceTypeManagementPreference"]["DynamoDB"] is False, "another region keeps its own"
+
+
+def _as_attempt(client: Any, invocation: str, attempt: int) -> None:
+    """Make ``client``'s next calls attempt ``attempt`` of the SDK call ``invocation`` (as a retry sends them)."""
+
+    def headers(request: Any, **_: Any) -> None:
+        request.headers["amz-sdk-invocation-id"] = invocation
+        request.headers["amz-sdk-request"] = f"attempt={attempt}; max=5"
+
+    client.meta.events.register_first("before-send.dynamodb.*", headers)
+
+
+def test_a_retried_call_whose_answer_was_lost_gets_that_answer(server: MotoServer) -> None:
+    # The promotion rehearsal's prod apply failed once: moto made the table, its answer was lost with the
+    # connection, and the SDK's retry of the same call met ResourceInUseException.
+    table = {
+        "TableName": "replayed",
+        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    first, retry, other = (server.client("dynamodb") for _ in range(3))
+    _as_attempt(first, "call-1", 1)
+    _as_attempt(retry, "call-1", 2)
+    _as_attempt(other, "call-2", 1)
+    made = first.create_table(**table)["TableDescription"]
+    assert retry.create_table(**table)["TableDescription"] == made, "the retry gets the first attempt's answer"
+    with pytest.raises(Exception, match="ResourceInUseException"):
+        other.create_table(**table)  # another call is served as moto serves it
+    assert server.client("dynamodb").list_tables()["TableNames"].count("replayed") == 1
+    server.client("dynamodb").delete_table(TableName="replayed")

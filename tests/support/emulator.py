@@ -1,5 +1,6 @@
 """The tests' moto server: moto's own server, over TLS, with two extensions: S3 bucket-policy conditions
-and AWS Backup's region settings.
+and AWS Backup's region settings; and a retried call whose answer was lost is answered again
+(tests/support/emulator_replay.py).
 
 Run as ``python -m tests.support.emulator [moto.server arguments]`` (``--ssl-cert``/``--ssl-key`` for HTTPS);
 with ``BBWS_EMULATOR_BACKUP=1`` in its environment it also answers the AWS Backup calls moto lacks
@@ -32,6 +33,8 @@ from typing import Any
 
 from moto.backup.responses import BackupResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+from tests.support import emulator_replay
 
 # Whether the request being served came over TLS; set per request by the WSGI wrapper below (werkzeug's
 # threaded server serves each request in its own thread, so each has its own context).
@@ -126,6 +129,7 @@ def install() -> None:
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign,assignment]
     url_paths["{0}/account-settings$"] = RegionSettingsResponse.dispatch
     _install_transport()
+    emulator_replay.install()  # outermost: a replayed answer needs nothing below it
 
 
 def _install_transport() -> None:
