@@ -54,33 +54,33 @@ def _check(session: nox.Session) -> None:
 _NPM_DONE: set[str] = set()
 
 
-def _email_tool(session: nox.Session) -> None:
-    # html-validate for the template checks; without npm those tests skip and say why (CI has npm).
-    # Once per nox run: `ci` needs it in two steps, and npm ci reinstalls from scratch every time.
-    if "tools/email" in _NPM_DONE:
+def _node_tool(session: nox.Session, folder: str, skipped: str) -> None:
+    """``npm ci`` of one pinned node project under tools/; without npm, say which tests skip (CI has npm).
+    Once per nox run: `ci` needs some of them in two steps, and npm ci reinstalls from scratch every time."""
+    if folder in _NPM_DONE:
         return
-    _NPM_DONE.add("tools/email")
+    _NPM_DONE.add(folder)
     if shutil.which("npm") is None:
-        session.log("npm not found: the html-validate template tests will be skipped (install Node.js 20+)")
+        session.warn(f"no npm here: {skipped} skip (install Node.js 20+ to run them)")
         return
-    session.run("npm", "ci", "--prefix", "tools/email", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "ci", "--prefix", folder, "--no-audit", "--no-fund", external=True)
+
+
+def _email_tool(session: nox.Session) -> None:
+    _node_tool(session, "tools/email", "the html-validate template tests")
+
+
+def _iam_tool(session: nox.Session) -> None:
+    # The IAM policy engine of the least-privilege proof (tests/e2e/test_iam_proof.py, tests/test_trust.py).
+    _node_tool(session, "tools/iam", "the IAM proof's tests")
 
 
 def _tests(session: nox.Session, *args: str) -> None:
     _email_tool(session)
     _iam_tool(session)  # tests/test_trust.py evaluates the trust policies with it
+    # GitHub's expression library: the job gates act cannot show (a failed job ends act's run).
+    _node_tool(session, "tools/gha", "the job-gate tests (tests/test_job_gates.py)")
     session.run("pytest", "-m", "not e2e", "-n", "2", *TOOL_TESTS, *args)
-
-
-def _iam_tool(session: nox.Session) -> None:
-    # The IAM policy engine of the least-privilege proof (tests/e2e/test_iam_proof.py, tests/test_trust.py).
-    if "tools/iam" in _NPM_DONE:
-        return
-    _NPM_DONE.add("tools/iam")
-    if shutil.which("npm") is None:
-        session.warn("no npm here: the IAM proof skips (install Node.js 20+ to run it)")
-        return
-    session.run("npm", "ci", "--prefix", "tools/iam", "--no-audit", "--no-fund", external=True)
 
 
 def _e2e(session: nox.Session, *args: str) -> None:
@@ -114,10 +114,7 @@ def _validate(session: nox.Session) -> None:
 
 
 def _docs(session: nox.Session, *args: str) -> None:
-    if shutil.which("npm"):
-        session.run("npm", "ci", "--prefix", "tools/mermaid", "--no-audit", "--no-fund", external=True)
-    else:
-        session.warn("no npm here: the Mermaid diagram tests skip (install Node.js 20+ to run them)")
+    _node_tool(session, "tools/mermaid", "the Mermaid diagram tests")
     session.run("pytest", "-n", "2", "tests/test_diagrams.py", "tests/test_runbooks.py", *args)
 
 

@@ -28,6 +28,7 @@ def definition_copy(tmp_path: Path) -> Path:
 # (`.ci/run` installs both) sets BBWS_REQUIRE_TOOLS=1 so there a missing tool fails instead of skipping.
 REQUIRE_TOOLS_ENV = "BBWS_REQUIRE_TOOLS"
 MERMAID_TOOL = ROOT / "tools" / "mermaid"
+GHA_TOOL = ROOT / "tools" / "gha"
 
 
 def missing_tool(marker: str) -> str | None:
@@ -37,6 +38,11 @@ def missing_tool(marker: str) -> str | None:
             return "node is not on PATH: install Node.js 20+ (and `npm ci --prefix tools/mermaid`) to run this"
         if not (MERMAID_TOOL / "node_modules" / "mermaid").is_dir():
             return "tools/mermaid/node_modules is missing: run `npm ci --prefix tools/mermaid` (nox -s docs does)"
+    if marker == "needs_gha":
+        if shutil.which("node") is None:
+            return "node is not on PATH: install Node.js 20+ (and `npm ci --prefix tools/gha`) to run this"
+        if not (GHA_TOOL / "node_modules" / "@actions" / "expressions").is_dir():
+            return "tools/gha/node_modules is missing: run `npm ci --prefix tools/gha` (nox -s tests does)"
     if marker == "needs_chromium":
         from generator.preview import find_chromium
 
@@ -46,7 +52,7 @@ def missing_tool(marker: str) -> str | None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker in ("needs_node", "needs_chromium"):
+    for marker in ("needs_node", "needs_gha", "needs_chromium"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = missing_tool(marker)

@@ -19,6 +19,7 @@ import yaml
 
 from tests.conftest import REPOS
 from tests.support.github_api import GitHubState, github_api
+from tests.support.workflows import validate_check_names
 
 REPO_DIRS = sorted(p for p in REPOS.iterdir() if (p / "scripts" / "github_protection.json").is_file())
 
@@ -170,7 +171,7 @@ def test_configure_apply_protects_everything_and_is_idempotent(repo: Path) -> No
     assert {"non_fast_forward", "required_linear_history", "deletion"} <= set(rules)
     assert rules["pull_request"]["required_approving_review_count"] == 1
     contexts = [c["context"] for c in rules["required_status_checks"]["required_status_checks"]]
-    assert contexts == _validate_check_names(repo)
+    assert contexts == validate_check_names(repo)
     assert main["bypass_actors"] == []
 
 
@@ -192,19 +193,6 @@ def test_configure_names_a_reviewer_that_does_not_exist(repo: Path) -> None:
     assert result.returncode == 1
     assert "reviewer user 'tebogo' does not exist" in result.stderr
     assert {r.method for r in state.requests} == {"GET"}
-
-
-def _validate_check_names(repo: Path) -> list[str]:
-    """Check-run names of validate.yml's jobs on a pull request: job names, matrix expanded."""
-    workflow = yaml.safe_load((repo / ".github" / "workflows" / "validate.yml").read_text())
-    names: list[str] = []
-    for job in workflow["jobs"].values():
-        matrix = job.get("strategy", {}).get("matrix", {})
-        if "component" in matrix:
-            names += [job["name"].replace("${{ matrix.component }}", c) for c in matrix["component"]]
-        else:
-            names.append(job["name"])
-    return names
 
 
 MONOREPO_CONFIG = REPOS.parent / ".github" / "protection.json"

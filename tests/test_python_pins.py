@@ -123,12 +123,15 @@ def test_checkov_is_installed_by_one_job_the_deploy_run_reaches_once(repo: Path)
     ]
     assert installing == ["validate.yml:checkov"]
     callers = [
-        job_id
-        for job_id, job in workflows["deploy.yml"]["jobs"].items()
+        f"{workflow}:{job_id}"
+        for workflow, doc in workflows.items()
+        for job_id, job in doc["jobs"].items()
         if job.get("uses") == "./.github/workflows/validate.yml"
     ]
-    assert callers == ["validate"], "deploy.yml calls validate.yml once (no matrix)"
-    assert "strategy" not in workflows["deploy.yml"]["jobs"]["validate"]
+    # A deployment validates each component it deploys beside that component's plan: once for the usual
+    # one-component push, once per component (each on its own runner) when all of them change.
+    assert callers == ["terraform-component.yml:validate"]
+    assert workflows["terraform-component.yml"]["jobs"]["validate"]["if"] == "inputs.validate"
 
 
 def _pip_download(tmp_path: Path, requirements: str) -> subprocess.CompletedProcess[str]:

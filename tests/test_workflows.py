@@ -323,9 +323,15 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
 ) -> None:
     doc = docs[kind]["terraform-component.yml"]
     assert set(doc["on"]) == {"workflow_call"}
-    assert set(doc["on"]["workflow_call"]["inputs"]) == {"environment", "component", "ref", "allow_replace"}
+    inputs = doc["on"]["workflow_call"]["inputs"]
+    assert set(inputs) == {"environment", "component", "ref", "allow_replace", "validate"}
+    assert inputs["validate"]["default"] is False, "promotions apply commits validated in the first environment"
     jobs = _jobs(doc)
-    assert list(jobs) == ["plan", "environment-protection", "apply", "post-deploy", "record"]
+    assert list(jobs) == ["validate", "plan", "environment-protection", "apply", "post-deploy", "record"]
+    assert jobs["validate"]["uses"] == "./.github/workflows/validate.yml"
+    assert jobs["validate"]["if"] == "inputs.validate"
+    assert jobs["validate"]["with"] == {"component": "${{ inputs.component }}"}
+    assert 'if [ "${VALIDATE}" = "true" ] && [ "${REF}" != "${GITHUB_SHA}" ]' in _step(jobs["plan"], id="inputs")["run"]
     _assert_protection_job(jobs["environment-protection"], "${{ inputs.environment }}")
 
     plan, apply = jobs["plan"], jobs["apply"]
@@ -345,9 +351,11 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
         f"terraform/${{{{ inputs.component }}}}/{f}" for f in ("tfplan", "tfplan.sha256", "tfplan.txt")
     }
 
-    assert apply["needs"] == ["plan", "environment-protection"]
+    # Apply and record wait for validation when it was asked for; the rehearsal runs both ways.
+    validated = "(needs.validate.result == 'success' || (needs.validate.result == 'skipped' && !inputs.validate))"
+    assert apply["needs"] == ["validate", "plan", "environment-protection"]
     assert apply["environment"] == "${{ inputs.environment }}"
-    assert apply["if"] == "needs.plan.outputs.has_changes == 'true'"
+    assert validated in apply["if"] and "needs.plan.outputs.has_changes == 'true'" in apply["if"]
     names = [s.get("name", "") for s in _steps(apply)]
     download = names.index("Download the approved plan")
     verify = names.index("Verify the plan checksum")
@@ -364,7 +372,8 @@ def test_component_workflow_plans_then_applies_the_approved_plan(
     assert post["needs"] == ["plan", "apply"]
     assert 'python scripts/post_deploy_check.py --env "${TF_ENV}"' in _step(post, name="Post-deployment checks")["run"]
     record = jobs["record"]
-    assert record["needs"] == "post-deploy"
+    assert record["needs"] == ["validate", "post-deploy"]
+    assert validated in record["if"]
     assert record["permissions"] == {"contents": "write"}
     assert "deployed/${TF_ENV}/${COMPONENT}/${REF}" in _step(record, name="Tag the deployed commit")["run"]
 
@@ -392,15 +401,16 @@ def test_deploy_detects_changes_then_calls_the_component_workflow_for_dev(
     }
     assert "workflow_dispatch" in doc["on"]
     jobs = _jobs(doc)
-    assert jobs["validate"]["uses"] == "./.github/workflows/validate.yml"
+    assert list(jobs) == ["changes", "deploy-dev"], "validation runs inside each component's call, beside its plan"
     deploy = jobs["deploy-dev"]
     assert deploy["uses"] == REUSABLE
-    assert deploy["needs"] == ["validate", "changes"]
+    assert deploy["needs"] == "changes"
     assert deploy["with"] == {
         "environment": "dev",
         "component": "${{ matrix.component }}",
         "ref": "${{ github.sha }}",
         "allow_replace": "${{ inputs.allow_replace || '' }}",
+        "validate": True,
     }
     assert deploy["strategy"]["matrix"]["component"] == "${{ fromJSON(needs.changes.outputs.components) }}"
     assert deploy["concurrency"] == {
@@ -477,7 +487,13 @@ def test_validate_runs_every_check(docs: dict[str, dict[str, dict[str, Any]]], k
     jobs = _jobs(doc)
     assert "terraform fmt -check -recursive" in _steps(jobs["fmt"])[-1]["run"]
     terraform = jobs["terraform"]
-    assert terraform["strategy"]["matrix"]["component"] == [c["name"] for c in SAMPLES[kind]["components"]]
+    # Every component on push and pull request; only the named one when a deployment calls it.
+    matrix = terraform["strategy"]["matrix"]["component"]
+    scoped, _, every = matrix.removeprefix("${{ ").removesuffix(" }}").partition(" || ")
+    assert scoped == "inputs.component && fromJSON(format('[{0}]', toJSON(inputs.component)))"
+    assert json.loads(every.removeprefix("fromJSON('").removesuffix("')")) == [
+        c["name"] for c in SAMPLES[kind]["components"]
+    ]
     runs = "\n".join(s.get("run", "") for s in _steps(terraform))
     assert "init -backend=false -lockfile=readonly" in runs
     assert "validate -no-color" in runs
@@ -668,7 +684,7 @@ def test_plan_checksum_and_apply_of_the_saved_plan(docs: dict[str, dict[str, dic
         "COMPONENT": "tenants",
         "REF": ref,
     }
-    context = {"github.run_id": "42", "github.run_attempt": "1"}
+    context = {"github.run_id": "42", "github.run_attempt": "1", "inputs.validate": "false"}
 
     def run_job(job_id: str, names: list[str]) -> dict[str, str]:
         outputs: dict[str, str] = {}

@@ -64,6 +64,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(reason)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Scenario 2's per-job seconds (test_report_timings writes them) in the run's summary, so CI's log
+    carries the pipeline speed it measured; the workers' own output is not shown."""
+    basetemp = config.option.basetemp
+    for path in sorted(Path(basetemp).glob("**/timings.json")) if basetemp else []:
+        terminalreporter.write_sep("-", f"rehearsal timings ({path.parent.name})")
+        terminalreporter.write_line(path.read_text())
+
+
 def prove_iam(rehearsal: harness.Rehearsal) -> None:
     """Every AWS request the jobs made, evaluated against the role they assumed (tests/rehearsal/iam.py);
     once per rehearsed repo, at the end of its scenarios. Without node the proof skips and says why."""

@@ -240,6 +240,30 @@ def test_environment_without_reviewers_stops_before_apply(dynamodb: Rehearsal) -
     assert _tags(dynamodb, "deployed/dev/products/*") == {}
 
 
+def test_a_push_failing_validation_applies_and_records_nothing(dynamodb: Rehearsal) -> None:
+    """Scenario 2, the validation gate: validation (for products only) runs beside the plan, so products
+    is planned, but a file terraform fmt rejects keeps apply, post-deploy and record from running. act
+    ends a run at its first failed job, so GitHub's side of this gate (the jobs' `if:`, which GitHub
+    evaluates after a failure) is proven by tests/test_job_gates.py."""
+    unformatted = "terraform/products/unformatted.tf"
+    run = _push(dynamodb, "products: unformatted", {unformatted: 'locals {\n  note   = "fmt rejects this"\n}\n'})
+    try:
+        assert run.result("terraform fmt") == "failure", _explain(run)
+        assert run.result("terraform validate (products)") == "success", "only the deployed root is validated"
+        assert run.result("Plan products (dev)") == "success"
+        for job in (
+            "Apply products (dev)",
+            "Post-deployment checks products (dev)",
+            "Record deployment products (dev)",
+        ):
+            assert run.result(job) is None, f"{job} ran"
+        assert "products" not in _tables(dynamodb)
+        assert _state_versions(dynamodb, "products") == []
+        assert _tags(dynamodb, "deployed/dev/products/*") == {}
+    finally:
+        dynamodb.commit("products: formatted again", {unformatted: None})
+
+
 def _sort_key_renamed(rehearsal: Rehearsal, back: bool = False) -> dict[str, str | None]:
     path = "terraform/tenants/main.tf"
     text = (rehearsal.origin / path).read_text()

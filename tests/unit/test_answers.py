@@ -17,6 +17,7 @@ from generator.definition import load_definition
 from generator.definition.names import BACKUP_COMPONENT, TEMPLATES_PURPOSE
 from generator.model import Model, build_model
 from tests.conftest import DEFINITION, EDGE
+from tests.support.workflows import validate_check_names
 
 EDGE_DEFINITION = EDGE / "definition"
 
@@ -194,14 +195,7 @@ def test_node_version_is_the_pinned_one(s3: dict[str, Any]) -> None:
 def test_required_checks_are_the_job_names_validate_yml_runs(repo: str, request: pytest.FixtureRequest) -> None:
     """The ruleset on main requires exactly the checks the committed validate.yml reports (matrix expanded)."""
     root = EDGE / "repos" / repo
-    workflow = yaml.safe_load((root / ".github" / "workflows" / "validate.yml").read_text(encoding="utf-8"))
-    reported: list[str] = []
-    for job in workflow["jobs"].values():
-        components = job.get("strategy", {}).get("matrix", {}).get("component")
-        if components:
-            reported += [job["name"].replace("${{ matrix.component }}", c) for c in components]
-        else:
-            reported.append(job["name"])
+    reported = validate_check_names(root)
     ruleset = json.loads((root / "scripts" / "github_protection.json").read_text(encoding="utf-8"))
     spec = request.getfixturevalue("dynamodb" if "dynamodb" in repo else "s3")
     assert ruleset["required_status_checks"] == spec["github"]["required_status_checks"] == reported

@@ -1,0 +1,157 @@
+"""The component workflow's job gates, decided as GitHub decides them, for every outcome of every job.
+
+act ends a run at its first failed job, so the rehearsal cannot show what GitHub does next: whether apply
+still runs after validation failed, or record after post-deploy failed. Here each job's ``if:`` (as
+generated, in repos/) is evaluated by GitHub's own expression library (tools/gha, @actions/expressions)
+in every reachable combination of its needs' results, the plan's ``has_changes`` and ``inputs.validate``,
+and the runs that result are held to the promises terraform-component.yml's header makes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import GHA_TOOL, REPOS
+
+pytestmark = pytest.mark.needs_gha
+
+REPO_NAMES = ("2_1_bbws_dynamodb_schemas", "2_1_bbws_s3_schemas")
+RESULTS = ("success", "failure", "skipped")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job of the workflow: its id, the jobs it needs, and its ``if:`` (None when it has none)."""
+
+    id: str
+    needs: tuple[str, ...]
+    condition: str | None
+
+
+def _jobs(repo: str) -> list[Job]:
+    doc = yaml.safe_load((REPOS / repo / ".github" / "workflows" / "terraform-component.yml").read_text())
+    jobs = []
+    for job_id, job in doc["jobs"].items():
+        needs = job.get("needs", [])
+        jobs.append(Job(job_id, tuple([needs] if isinstance(needs, str) else needs), job.get("if")))
+    return jobs
+
+
+def _case(job: Job, validate: bool, results: dict[str, str], has_changes: str | None) -> dict[str, Any]:
+    """What GitHub evaluates the job's ``if:`` with. The status functions are GitHub's for a job: success()
+    when every job it needs succeeded, failure() when one of them or their own needs failed."""
+    needs = {}
+    for need in job.needs:
+        outputs = {"has_changes": has_changes} if need == "plan" and results[need] == "success" else {}
+        needs[need] = {"result": results[need], "outputs": outputs}
+    return {
+        "if": job.condition,
+        "contexts": {"needs": needs, "inputs": {"validate": validate}},
+        "status": {
+            "success": all(results[n] == "success" for n in job.needs),
+            "failure": any(results[n] == "failure" for n in job.needs),
+            "cancelled": False,
+        },
+    }
+
+
+def _key(job: Job, validate: bool, results: dict[str, str], has_changes: str | None) -> str:
+    return json.dumps([job.id, validate, [results[n] for n in job.needs], has_changes])
+
+
+def _decisions(jobs: list[Job]) -> dict[str, bool]:
+    """Whether GitHub runs each job, for every combination of what its ``if:`` can read, in one call."""
+    keys, cases = [], []
+    for job in jobs:
+        for validate, has_changes in itertools.product((True, False), ("true", "false")):
+            for combo in itertools.product(RESULTS, repeat=len(job.needs)):
+                results = dict(zip(job.needs, combo, strict=True))
+                keys.append(_key(job, validate, results, has_changes))
+                cases.append(_case(job, validate, results, has_changes))
+    done = subprocess.run(
+        ["node", str(GHA_TOOL / "evaluate-if.mjs")],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return dict(zip(keys, json.loads(done.stdout), strict=True))
+
+
+def _runs(jobs: list[Job], decisions: dict[str, bool]) -> Iterator[tuple[bool, str, dict[str, str]]]:
+    """Every run GitHub could make: (inputs.validate, the plan's has_changes, each job's result), each job
+    that runs ending in success or failure."""
+    for validate, has_changes in itertools.product((True, False), ("true", "false")):
+        yield from _walk(jobs, decisions, validate, has_changes, {})
+
+
+def _walk(
+    jobs: list[Job], decisions: dict[str, bool], validate: bool, has_changes: str, results: dict[str, str]
+) -> Iterator[tuple[bool, str, dict[str, str]]]:
+    if len(results) == len(jobs):
+        yield validate, has_changes, results
+        return
+    job = jobs[len(results)]
+    if not decisions[_key(job, validate, results, has_changes)]:
+        yield from _walk(jobs, decisions, validate, has_changes, {**results, job.id: "skipped"})
+        return
+    for outcome in ("success", "failure"):
+        yield from _walk(jobs, decisions, validate, has_changes, {**results, job.id: outcome})
+
+
+def _validated(validate: bool, results: dict[str, str]) -> bool:
+    return results["validate"] == "success" if validate else True
+
+
+@pytest.fixture(scope="module", params=REPO_NAMES)
+def runs(request: pytest.FixtureRequest) -> list[tuple[bool, str, dict[str, str]]]:
+    jobs = _jobs(request.param)
+    assert [j.id for j in jobs] == ["validate", "plan", "environment-protection", "apply", "post-deploy", "record"]
+    return list(_runs(jobs, _decisions(jobs)))
+
+
+def test_validation_runs_exactly_when_asked(runs: list[tuple[bool, str, dict[str, str]]]) -> None:
+    for validate, _, results in runs:
+        assert (results["validate"] != "skipped") == validate, results
+
+
+def test_apply_runs_only_after_a_plan_with_changes_a_protected_environment_and_validation(
+    runs: list[tuple[bool, str, dict[str, str]]],
+) -> None:
+    for validate, has_changes, results in runs:
+        expected = (
+            results["plan"] == "success"
+            and has_changes == "true"
+            and results["environment-protection"] == "success"
+            and _validated(validate, results)
+        )
+        assert (results["apply"] != "skipped") == expected, (validate, has_changes, results)
+
+
+def test_post_deploy_checks_what_was_applied_or_left_as_it_was(runs: list[tuple[bool, str, dict[str, str]]]) -> None:
+    for validate, has_changes, results in runs:
+        unchanged = results["plan"] == "success" and has_changes == "false"
+        expected = results["apply"] == "success" or unchanged
+        assert (results["post-deploy"] != "skipped") == expected, (validate, has_changes, results)
+
+
+def test_record_tags_only_validated_checked_deployments(runs: list[tuple[bool, str, dict[str, str]]]) -> None:
+    # promote.yml trusts these tags: a commit that failed validation or its checks is never recorded.
+    for validate, has_changes, results in runs:
+        expected = results["post-deploy"] == "success" and _validated(validate, results)
+        assert (results["record"] != "skipped") == expected, (validate, has_changes, results)
+
+
+def test_every_gate_was_reached_both_ways(runs: list[tuple[bool, str, dict[str, str]]]) -> None:
+    """The walk reached each job both run and skipped: the assertions above are not vacuous."""
+    for job in ("validate", "environment-protection", "apply", "post-deploy", "record"):
+        assert {results[job] == "skipped" for _, _, results in runs} == {True, False}, job
