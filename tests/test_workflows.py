@@ -659,6 +659,21 @@ def _expand(value: str, context: dict[str, str]) -> str:
     return EXPRESSION.sub(lambda m: context[m["expr"]], value)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_validated_deployment_plans_only_the_commit_validation_checked(
+    docs: dict[str, dict[str, dict[str, Any]]], kind: str, tmp_path: Path
+) -> None:
+    """validate.yml checks out the run's commit: with ``validate`` set, the plan refuses another ref."""
+    step = _step(_jobs(docs[kind]["terraform-component.yml"])["plan"], id="inputs")
+    env = {"TF_ENV": "dev", "COMPONENT": SAMPLES[kind]["components"][0]["name"], "RUN_ID": "7", "RUN_ATTEMPT": "1"}
+    run, head = "a" * 40, "b" * 40
+    for validate, ref, ok in (("true", run, True), ("true", head, False), ("false", head, True)):
+        result, _, _ = _run_step(step, tmp_path, {**env, "VALIDATE": validate, "REF": ref, "GITHUB_SHA": run}, tmp_path)
+        assert (result.returncode == 0) == ok, (validate, ref, result.stdout)
+        if not ok:
+            assert f"validate checks the run's commit {run}, not ref {head}" in result.stdout
+
+
 def test_plan_checksum_and_apply_of_the_saved_plan(docs: dict[str, dict[str, dict[str, Any]]], tmp_path: Path) -> None:
     """Plan -> summary -> checksum -> verify -> apply, with a local backend and the built-in provider."""
     if shutil.which("terraform") is None:
