@@ -57,8 +57,9 @@ def _jobs(repo: str) -> list[Job]:
 
 
 def _case(job: Job, validate: bool, results: dict[str, str], has_changes: str | None) -> dict[str, Any]:
-    """What GitHub evaluates the job's ``if:`` with. The status functions are GitHub's for a job: success()
-    when every job it needs succeeded, failure() when one of them or their own needs failed."""
+    """What GitHub evaluates the job's ``if:`` with. The status functions, for the jobs it needs: success()
+    when every one succeeded, failure() when one failed (GitHub's failure() also looks at their own needs;
+    no gate here calls it, so the direct needs are enough)."""
     needs = {}
     for need in job.needs:
         outputs = {"has_changes": has_changes} if need == "plan" and results[need] == "success" else {}

@@ -113,7 +113,7 @@ def test_no_job_with_credentials_restores_a_cache(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("repo", REPO_DIRS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
-def test_checkov_is_installed_by_one_job_the_deploy_run_reaches_once(repo: Path) -> None:
+def test_checkov_is_installed_by_one_job_that_only_the_component_workflow_calls(repo: Path) -> None:
     workflows = _workflows(repo)
     installing = [
         f"{workflow}:{job_id}"

@@ -26,6 +26,7 @@ import yaml
 
 from tests.conftest import REPOS
 from tests.support.deploy import read_spec
+from tests.support.workflows import pull_request_components
 
 ROOT = Path(__file__).resolve().parents[1]
 PINS = yaml.safe_load((ROOT / "definition" / "pins.yaml").read_text(encoding="utf-8"))
@@ -489,11 +490,9 @@ def test_validate_runs_every_check(docs: dict[str, dict[str, dict[str, Any]]], k
     terraform = jobs["terraform"]
     # Every component on push and pull request; only the named one when a deployment calls it.
     matrix = terraform["strategy"]["matrix"]["component"]
-    scoped, _, every = matrix.removeprefix("${{ ").removesuffix(" }}").partition(" || ")
+    scoped = matrix.removeprefix("${{ ").partition(" || ")[0]
     assert scoped == "inputs.component && fromJSON(format('[{0}]', toJSON(inputs.component)))"
-    assert json.loads(every.removeprefix("fromJSON('").removesuffix("')")) == [
-        c["name"] for c in SAMPLES[kind]["components"]
-    ]
+    assert pull_request_components(matrix) == [c["name"] for c in SAMPLES[kind]["components"]]
     runs = "\n".join(s.get("run", "") for s in _steps(terraform))
     assert "init -backend=false -lockfile=readonly" in runs
     assert "validate -no-color" in runs
